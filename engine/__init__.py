@@ -1,0 +1,1 @@
+"""Sluice engine: the job model, scheduler policy, coordinator, SDK and CLI."""
