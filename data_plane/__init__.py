@@ -1,0 +1,1 @@
+"""The data plane: Kafka topics, clients, the job event log, and a local broker launcher."""
