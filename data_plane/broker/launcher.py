@@ -75,6 +75,8 @@ class LocalBroker:
         libs = ensure_jars(Path(self.config.jars_cache) if self.config.jars_cache else None, self._progress)
         port = self.config.port or free_port()
         cport = self.config.controller_port or free_port()
+        for taken in (p for p in (port, cport) if _port_open(p)):
+            raise BrokerError(f"port {taken} on {LOOPBACK} is already in use; choose another (0 picks a free one)")
         properties = _prepare_data_dir(data, port, cport, self.config.partitions)
         classpath = f"{libs}/*"
         _format_storage(java, classpath, data, properties)
@@ -92,7 +94,7 @@ class LocalBroker:
             out.close()
         self.info = BrokerInfo(self._proc.pid, port, cport, str(data), time.time(), detach)
         try:
-            self._wait_ready()
+            self._wait_ready((data / "cluster.id").read_text().strip())
         except BaseException:
             self.stop()
             raise
@@ -108,7 +110,8 @@ class LocalBroker:
         self.info = None
         self._proc = None
 
-    def _wait_ready(self) -> ClusterInfo:
+    def _wait_ready(self, cluster_id: str) -> ClusterInfo:
+        """Ready when *our* cluster answers an admin round trip on our port."""
         assert self.info is not None and self._proc is not None
         deadline = time.monotonic() + self.config.ready_timeout_s
         while time.monotonic() < deadline:
@@ -117,9 +120,13 @@ class LocalBroker:
                                   + log_tail(self.info.data_dir))
             if _port_open(self.info.port):
                 try:
-                    return probe_cluster(self.info.bootstrap, timeout_s=min(5.0, self.config.ready_timeout_s))
+                    cluster = probe_cluster(self.info.bootstrap, timeout_s=min(5.0, self.config.ready_timeout_s))
                 except BrokerError:
-                    pass
+                    cluster = None
+                if cluster is not None and cluster.cluster_id == cluster_id:
+                    return cluster
+                if cluster is not None:
+                    raise BrokerError(f"another Kafka cluster ({cluster.cluster_id}) answers on {self.info.bootstrap}")
             time.sleep(0.1)
         raise BrokerError(f"Kafka was not ready within {self.config.ready_timeout_s:.0f}s:\n"
                           + log_tail(self.info.data_dir))

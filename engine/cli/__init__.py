@@ -1,1 +1,36 @@
-def main():\n    pass
+"""The `sluice` command line."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from engine.cli import kafka
+from engine.cli.errors import run_cli
+from engine.cli.up import up
+
+app = typer.Typer(
+    help="Sluice: a decentralized job execution engine (DDS control plane, Kafka data plane).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(kafka.app, name="kafka")
+app.command()(up)
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.ERROR,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    sys.exit(run_cli(app, sys.argv[1:]))
