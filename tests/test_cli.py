@@ -1,0 +1,59 @@
+"""The `sluice` command as a user runs it: real processes, real broker, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+SLUICE = [sys.executable, "-c", "from engine.cli import main; main()"]
+
+
+def sluice(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SLUICE, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_kafka_lifecycle_and_up_reusing_the_broker(tmp_path: Path, dds_domain: int):
+    data = str(tmp_path / "kafka")
+    assert sluice("kafka", "status", "--data-dir", data).returncode == 3
+
+    started = sluice("kafka", "start", "--data-dir", data, "--port", "0", "--json")
+    assert started.returncode == 0, started.stderr
+    info = json.loads(started.stdout)
+    try:
+        assert info["bootstrap"].startswith("127.0.0.1:") and psutil.pid_exists(info["pid"])
+
+        again = sluice("kafka", "start", "--data-dir", data, "--port", "0")
+        assert again.returncode == 69
+        assert again.stderr.strip().splitlines()[-1] == (
+            f"sluice: error: a broker already runs for {data} (pid {info['pid']}, {info['bootstrap']})")
+
+        status = sluice("kafka", "status", "--data-dir", data, "--json")
+        assert status.returncode == 0 and json.loads(status.stdout)["pid"] == info["pid"]
+
+        up = sluice("up", "--once", "--json", "--data-dir", data, "--domain", str(dds_domain))
+        assert up.returncode == 0, up.stderr
+        report = json.loads(up.stdout)
+        assert report["bootstrap"] == info["bootstrap"] and report["broker_reused"]
+        assert report["kafka_round_trip"]["round_trips"] == 20
+        assert report["dds_round_trip"]["round_trips"] == 50 and report["dds_round_trip"]["lost"] == 0
+        assert "topics ready" in up.stderr  # progress is shown
+    finally:
+        stopped = sluice("kafka", "stop", "--data-dir", data)
+    assert stopped.returncode == 0, stopped.stderr
+    assert not psutil.pid_exists(info["pid"])
+    assert sluice("kafka", "status", "--data-dir", data).returncode == 3
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path):
+    missing = sluice("kafka", "stop", "--data-dir", str(tmp_path))
+    assert missing.returncode == 3
+    assert missing.stderr == f"sluice: error: no broker is running for {tmp_path}\n"
+    usage = sluice("kafka", "no-such-command")
+    assert usage.returncode == 2 and "No such command" in usage.stderr and "Traceback" not in usage.stderr
+    debug = sluice("--debug", "kafka", "stop", "--data-dir", str(tmp_path))
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
