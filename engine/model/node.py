@@ -54,6 +54,7 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     numa: list[NumaNodeCapacity] = []
     gpus: list[GpuDevice] = []
     running_jobs: NonNegative = 0
+    job_ids: list[str] = []  # attempts the node runs or has accepted: "job_id/attempt"
     draining: bool = False
     at_ms: NonNegative = 0
 

@@ -1,0 +1,191 @@
+"""The cluster as the scheduler sees it: per-node free capacity, minus reservations.
+
+Built from NodeStatus heartbeats. A reservation (an attempt the leader placed)
+is subtracted from its node until the node's heartbeat lists the attempt (then
+the node's own numbers include it) or the reservation is released. Per pool, a
+sorted index of nodes by free millicores and of GPUs by free memory lets the
+placer start at the best-fit position instead of scanning every node.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from engine.model import NodeStatus, Resources
+
+
+@dataclass(slots=True)
+class GpuView:
+    index: int
+    uuid: str
+    total_memory: int
+    free_memory: int
+    numa_node: int | None
+    jobs: int = 0  # attempts sharing this GPU (reserved or reported)
+    exclusive: bool = False  # held by an exclusive attempt
+
+
+@dataclass(slots=True)
+class NumaView:
+    id: int
+    cpus: tuple[int, ...]
+    total_millicores: int
+    free_millicores: int
+    total_memory: int
+    free_memory: int
+
+
+@dataclass(slots=True)
+class NodeView:
+    node_id: str
+    pool: str
+    labels: dict[str, str]
+    draining: bool
+    numa: list[NumaView]
+    gpus: list[GpuView]
+    free_millicores: int = 0
+    free_memory: int = 0
+    total_millicores: int = 0
+
+    def __post_init__(self) -> None:
+        self.recount()
+
+    def copy(self) -> NodeView:
+        """A private copy to try changes on (preemption what-ifs)."""
+        return NodeView(self.node_id, self.pool, self.labels, self.draining,
+                        [NumaView(**{f: getattr(n, f) for f in NumaView.__slots__}) for n in self.numa],
+                        [GpuView(**{f: getattr(g, f) for f in GpuView.__slots__}) for g in self.gpus])
+
+    def recount(self) -> None:
+        self.free_millicores = sum(n.free_millicores for n in self.numa)
+        self.free_memory = sum(n.free_memory for n in self.numa)
+        self.total_millicores = sum(n.total_millicores for n in self.numa)
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """What one attempt takes from one node: per NUMA node CPU/memory, and GPUs."""
+
+    numa: tuple[tuple[int, int, int], ...]  # (numa id, millicores, memory bytes)
+    gpus: tuple[int, ...]  # positions in NodeView.gpus
+    gpu_memory: int  # per GPU
+    exclusive_gpu: bool
+
+
+@dataclass(slots=True)
+class Reservation:
+    key: str  # "job_id/attempt"
+    node_id: str
+    take: Take
+    resources: Resources
+
+
+def node_view(status: NodeStatus) -> NodeView:
+    return NodeView(
+        node_id=status.node_id,
+        pool=status.pool,
+        labels=dict(status.labels),
+        draining=status.draining,
+        numa=[NumaView(n.id, tuple(n.cpus), n.total_millicores, n.free_millicores, n.total_memory_bytes,
+                       n.free_memory_bytes) for n in status.numa],
+        gpus=[GpuView(g.index, g.uuid, g.total_memory_bytes, g.free_memory_bytes, g.numa_node,
+                      exclusive=g.allocated, jobs=1 if g.allocated else 0) for g in status.gpus],
+    )
+
+
+@dataclass
+class PoolIndex:
+    """Sorted (free millicores, node id) and (free GPU memory, node id, gpu index) of one pool."""
+
+    cpu: list[tuple[int, str]] = field(default_factory=list)
+    gpu: list[tuple[int, str, int]] = field(default_factory=list)
+
+    def add(self, node: NodeView) -> None:
+        bisect.insort(self.cpu, (node.free_millicores, node.node_id))
+        for gpu in node.gpus:
+            if not gpu.exclusive:
+                bisect.insort(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
+
+    def remove(self, node: NodeView) -> None:
+        _remove(self.cpu, (node.free_millicores, node.node_id))
+        for gpu in node.gpus:
+            if not gpu.exclusive:
+                _remove(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
+
+
+def _remove(items: list, key: tuple) -> None:
+    i = bisect.bisect_left(items, key)
+    if i < len(items) and items[i] == key:
+        del items[i]
+
+
+class ClusterView:
+    """Nodes, their pool indexes, and outstanding reservations."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeView] = {}
+        self.pools: dict[str, PoolIndex] = {}
+        self.reservations: dict[str, Reservation] = {}
+
+    @classmethod
+    def from_statuses(cls, statuses: list[NodeStatus]) -> ClusterView:
+        view = cls()
+        for status in statuses:
+            view.update_node(status)
+        return view
+
+    def update_node(self, status: NodeStatus) -> None:
+        """Apply a heartbeat; reservations the node now reports are dropped, the rest re-applied."""
+        self.remove_node(status.node_id, keep_reservations=True)
+        node = node_view(status)
+        reported = set(status.job_ids)
+        for key in [k for k, r in self.reservations.items() if r.node_id == node.node_id and k in reported]:
+            del self.reservations[key]
+        for reservation in self.reservations.values():
+            if reservation.node_id == node.node_id:
+                apply_take(node, reservation.take, -1)
+        self.nodes[node.node_id] = node
+        self.pools.setdefault(node.pool, PoolIndex()).add(node)
+
+    def remove_node(self, node_id: str, *, keep_reservations: bool = False) -> None:
+        node = self.nodes.pop(node_id, None)
+        if node is not None:
+            self.pools[node.pool].remove(node)
+        if not keep_reservations:
+            for key in [k for k, r in self.reservations.items() if r.node_id == node_id]:
+                del self.reservations[key]
+
+    def reserve(self, key: str, node_id: str, take: Take, resources: Resources) -> None:
+        if key in self.reservations:
+            raise ValueError(f"{key} is already reserved on {self.reservations[key].node_id}")
+        self._change(node_id, take, -1)
+        self.reservations[key] = Reservation(key, node_id, take, resources)
+
+    def release(self, key: str) -> None:
+        """The attempt ended (or was never started): give its capacity back."""
+        reservation = self.reservations.pop(key, None)
+        if reservation is not None and reservation.node_id in self.nodes:
+            self._change(reservation.node_id, reservation.take, +1)
+
+    def _change(self, node_id: str, take: Take, sign: int) -> None:
+        node = self.nodes[node_id]
+        index = self.pools[node.pool]
+        index.remove(node)
+        apply_take(node, take, sign)
+        index.add(node)
+
+
+def apply_take(node: NodeView, take: Take, sign: int) -> None:
+    """Add (sign=+1) or subtract (sign=-1) ``take`` from ``node``'s free capacity."""
+    by_id = {n.id: n for n in node.numa}
+    for numa_id, millicores, memory in take.numa:
+        numa = by_id[numa_id]
+        numa.free_millicores += sign * millicores
+        numa.free_memory += sign * memory
+    for index in take.gpus:
+        gpu = node.gpus[index]
+        gpu.free_memory += sign * take.gpu_memory
+        gpu.jobs -= sign
+        if take.exclusive_gpu:
+            gpu.exclusive = sign < 0
+    node.recount()

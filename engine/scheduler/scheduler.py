@@ -1,0 +1,199 @@
+"""One scheduling cycle: pending queues + cluster view -> assignments and preemptions.
+
+The Scheduler owns the policy state the leader keeps in memory (queues, the
+cluster view with reservations, running attempts, fair-share usage) and changes
+it only through its methods; it performs no I/O and reads no clock (``now`` is
+passed in), so a cycle can be replayed from recorded inputs and gives the same
+decisions.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from engine.model import JobSpec, NodeStatus, NumaPolicy, Placement
+from engine.scheduler.cluster import ClusterView
+from engine.scheduler.errors import QueueFull, Unschedulable
+from engine.scheduler.fit import Fit
+from engine.scheduler.placement import Diagnosis, Placed, Placer
+from engine.scheduler.policy import SchedulingPolicy
+from engine.scheduler.preemption import RunningJob, plan_preemption
+from engine.scheduler.queues import FairQueues, PendingJob
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    job: PendingJob
+    node_id: str
+    placement: Placement
+
+
+@dataclass(frozen=True, slots=True)
+class Preempt:
+    job: PendingJob  # stays pending; it is placed once the victims are gone
+    node_id: str
+    victims: tuple[str, ...]
+
+
+@dataclass
+class CycleResult:
+    assignments: list[Assign] = field(default_factory=list)
+    preemptions: list[Preempt] = field(default_factory=list)
+    waiting: int = 0
+
+
+@dataclass(slots=True)
+class _TenantRunning:
+    jobs: int = 0
+    millicores: int = 0
+    gpus: int = 0
+    gpu_memory: int = 0
+
+
+class Scheduler:
+    def __init__(self, policy: SchedulingPolicy | None = None, placer: Placer | None = None, now: float = 0.0):
+        self.policy = policy or SchedulingPolicy()
+        self.placer = placer or Placer()
+        self.view = ClusterView()
+        self.queues = FairQueues(self.policy, now)
+        self.running: dict[str, RunningJob] = {}
+        self._tenant_running: dict[str, _TenantRunning] = defaultdict(_TenantRunning)
+        self._preempting: dict[str, tuple[str, ...]] = {}  # pending job key -> victims being evicted
+
+    # --- inputs ----------------------------------------------------------------------------
+    def submit(self, spec: JobSpec, now: float, attempt: int = 1) -> PendingJob:
+        """Queue an attempt; raises Unschedulable or QueueFull and then changes nothing."""
+        if reason := self.policy.pool_violation(spec):
+            raise Unschedulable(reason)
+        limit = self.policy.tenant(spec.tenant).quota.max_queued
+        if limit is not None and self.queues.queued(spec.tenant) >= limit:
+            raise QueueFull(spec.tenant, limit)
+        job = PendingJob(spec, attempt, now)
+        self.queues.push(job)
+        return job
+
+    def cancel(self, key: str) -> bool:
+        """Drop a queued attempt; False when it is not queued (running ones are cancelled on the node)."""
+        self._preempting.pop(key, None)
+        return self.queues.remove(key) is not None
+
+    def node_status(self, status: NodeStatus) -> None:
+        self.view.update_node(status)
+
+    def node_lost(self, node_id: str) -> list[str]:
+        """Forget a node; return the attempts that ran there (the caller re-queues them)."""
+        lost = [key for key, r in self.running.items() if r.node_id == node_id]
+        for key in lost:
+            self._forget(key)
+        self.view.remove_node(node_id)
+        return lost
+
+    def finished(self, key: str) -> None:
+        """An attempt ended on its node (any terminal state, or evicted)."""
+        self._forget(key)
+
+    # --- the cycle -------------------------------------------------------------------------
+    def cycle(self, now: float, max_decisions: int | None = None) -> CycleResult:
+        result = CycleResult()
+        self.queues.advance(now)
+        passed: list[PendingJob] = []
+        unplaceable: dict[tuple, str] = {}  # jobs of one shape that did not fit this cycle
+        limit = max_decisions if max_decisions is not None else len(self.queues)
+        while len(result.assignments) + len(result.preemptions) < limit:
+            job = self.queues.pop_next(now)
+            if job is None:
+                break
+            outcome = self._consider(job, unplaceable)
+            if isinstance(outcome, Assign):
+                result.assignments.append(outcome)
+                continue
+            if isinstance(outcome, Preempt):
+                result.preemptions.append(outcome)
+            passed.append(job)
+        for job in passed:
+            self.queues.push(job)
+        result.waiting = len(self.queues)
+        return result
+
+    def _consider(self, job: PendingJob, unplaceable: dict[tuple, str]) -> Assign | Preempt | None:
+        if reason := self._quota_reason(job.spec):
+            job.why = reason
+            return None
+        shape = (job.spec.pool, tuple(sorted(job.spec.node_selector.items())), job.spec.resources)
+        if shape in unplaceable:
+            job.why = unplaceable[shape]
+            return None
+        placed = self.placer.place(job.spec, self.view)
+        if isinstance(placed, Placed):
+            return self._assign(job, placed)
+        assert isinstance(placed, Diagnosis)
+        job.why = str(placed)
+        return self._maybe_preempt(job, unplaceable, shape)
+
+    def _maybe_preempt(self, job: PendingJob, unplaceable: dict[tuple, str], shape: tuple) -> Preempt | None:
+        if job.key in self._preempting:
+            if all(v in self.running for v in self._preempting[job.key]):
+                job.why = f"waiting for {len(self._preempting[job.key])} preempted attempts to stop"
+                return None
+            del self._preempting[job.key]  # some victims are gone, yet it still does not fit: plan anew
+        evicting = {v for victims in self._preempting.values() for v in victims}
+        candidates = (r for k, r in self.running.items() if k not in evicting)
+        plan = plan_preemption(job.spec, self.view, candidates, self.placer.filters)
+        if plan is None:
+            unplaceable[shape] = job.why
+            return None
+        self._preempting[job.key] = plan.victims
+        job.why = f"preempting {len(plan.victims)} attempts on {plan.node_id}"
+        return Preempt(job, plan.node_id, plan.victims)
+
+    def _assign(self, job: PendingJob, placed: Placed) -> Assign:
+        spec, take = job.spec, placed.fit.take
+        self.view.reserve(job.key, placed.node_id, take, spec.resources)
+        rate = self.policy.cost_rate(spec.resources)
+        self.running[job.key] = RunningJob(job.key, spec.tenant, placed.node_id, spec.priority,
+                                           self.policy.preemptible(spec), take, rate)
+        usage = self._tenant_running[spec.tenant]
+        usage.jobs += 1
+        usage.millicores += spec.resources.millicores
+        usage.gpus += spec.resources.gpus
+        usage.gpu_memory += spec.resources.gpus * spec.resources.gpu_memory_bytes
+        self.queues.charge(spec.tenant, rate)
+        self._preempting.pop(job.key, None)
+        job.why = ""
+        return Assign(job, placed.node_id, self._placement(spec, placed.node_id, placed.fit))
+
+    def _placement(self, spec: JobSpec, node_id: str, node_fit: Fit) -> Placement:
+        node = self.view.nodes[node_id]
+        numa_ids = [numa_id for numa_id, _, _ in node_fit.take.numa]
+        pinned = spec.resources.numa is not NumaPolicy.NONE and node_fit.single_numa
+        cpus = [c for n in node.numa if n.id in numa_ids for c in n.cpus] if pinned else []
+        return Placement(numa_nodes=numa_ids if pinned else [], cpus=cpus,
+                         gpu_uuids=[node.gpus[p].uuid for p in node_fit.take.gpus])
+
+    def _quota_reason(self, spec: JobSpec) -> str | None:
+        quota = self.policy.tenant(spec.tenant).quota
+        used = self._tenant_running[spec.tenant]
+        req = spec.resources
+        checks = (
+            ("max_running", quota.max_running, used.jobs + 1),
+            ("max_millicores", quota.max_millicores, used.millicores + req.millicores),
+            ("max_gpus", quota.max_gpus, used.gpus + req.gpus),
+            ("max_gpu_memory_bytes", quota.max_gpu_memory_bytes, used.gpu_memory + req.gpus * req.gpu_memory_bytes),
+        )
+        for name, cap, would_be in checks:
+            if cap is not None and would_be > cap:
+                return f"tenant {spec.tenant} quota {name}={cap} reached"
+        return None
+
+    def _forget(self, key: str) -> None:
+        running = self.running.pop(key, None)
+        self.view.release(key)
+        if running is None:
+            return
+        usage = self._tenant_running[running.tenant]
+        usage.jobs -= 1
+        # Per-tenant totals are recomputed from what the attempt took, not from the spec.
+        usage.millicores -= sum(mc for _, mc, _ in running.take.numa)
+        usage.gpus -= len(running.take.gpus)
+        usage.gpu_memory -= len(running.take.gpus) * running.take.gpu_memory
+        self.queues.charge(running.tenant, -running.rate)
