@@ -1,9 +1,11 @@
 """Pending jobs in scheduling order: aging first, then priority, then weighted fair share.
 
-- Aging: a job that has waited longer than ``starvation_timeout_s`` goes before
-  everything else, oldest first, so nothing starves behind higher priorities.
+- Aging: a job that has waited longer than ``starvation_timeout_s`` is lifted
+  above every priority, so nothing starves behind higher priorities. Aged jobs
+  still compete by fair share between tenants (else deep queues would turn the
+  whole system into FIFO once everything is old).
 - Priority: higher ``JobSpec.priority`` first.
-- Fair share: among tenants at the same priority, the one with the lowest
+- Fair share: among tenants in the same band, the one with the lowest
   ``(decayed consumed resource-seconds + running allocation * horizon) / weight``
   goes next; the allocation term moves as jobs are dispatched within one cycle.
 - Within a tenant and priority: submission order.
@@ -40,15 +42,29 @@ class TenantUsage:
 
 @dataclass
 class _TenantQueue:
-    heap: list[tuple[int, int, int, PendingJob]] = field(default_factory=list)
+    by_priority: list[tuple[int, int, int, PendingJob]] = field(default_factory=list)
+    by_age: list[tuple[int, int, PendingJob]] = field(default_factory=list)
     size: int = 0
+
+    def head(self, now: float, starvation_timeout_s: float) -> tuple[int, PendingJob] | None:
+        """(band, job): band 0 for the oldest job once it is starving, else 1 and the priority head."""
+        _drop_stale(self.by_age, -1)
+        if self.by_age and now - self.by_age[0][-1].enqueued_at > starvation_timeout_s:
+            return 0, self.by_age[0][-1]
+        _drop_stale(self.by_priority, -1)
+        return (1, self.by_priority[0][-1]) if self.by_priority else None
+
+
+def _drop_stale(heap: list, at: int) -> None:
+    """Lazy deletion: pop entries whose push token is no longer the job's current one."""
+    while heap and heap[0][at - 1] != heap[0][at].token:
+        heapq.heappop(heap)
 
 
 class FairQueues:
     def __init__(self, policy: SchedulingPolicy, now: float = 0.0) -> None:
         self.policy = policy
         self._tenants: dict[str, _TenantQueue] = {}
-        self._by_age: list[tuple[int, int, PendingJob]] = []  # every queued job by arrival (lazy deletion)
         self._tokens = 0
         self._jobs: dict[str, PendingJob] = {}
         self.usage: dict[str, TenantUsage] = {}
@@ -71,10 +87,10 @@ class FairQueues:
         self._tokens += 1
         job.token = self._tokens
         queue = self._tenants.setdefault(job.spec.tenant, _TenantQueue())
-        heapq.heappush(queue.heap, (-job.spec.priority, job.seq, job.token, job))
+        heapq.heappush(queue.by_priority, (-job.spec.priority, job.seq, job.token, job))
+        heapq.heappush(queue.by_age, (job.seq, job.token, job))  # a re-pushed job keeps its place by age
         queue.size += 1
         self._jobs[job.key] = job
-        heapq.heappush(self._by_age, (job.seq, job.token, job))  # a re-pushed job keeps its place by age
 
     def remove(self, key: str) -> PendingJob | None:
         job = self._jobs.pop(key, None)
@@ -85,32 +101,20 @@ class FairQueues:
 
     def pop_next(self, now: float) -> PendingJob | None:
         """The job to consider next, taken out of the queues."""
-        job = self._oldest_if_starving(now) or self._best_head()
-        if job is not None:
-            self.remove(job.key)
-        return job
-
-    def _oldest_if_starving(self, now: float) -> PendingJob | None:
-        by_age = self._by_age
-        while by_age and by_age[0][1] != by_age[0][2].token:
-            heapq.heappop(by_age)
-        if by_age and now - by_age[0][2].enqueued_at > self.policy.starvation_timeout_s:
-            return by_age[0][2]
-        return None
-
-    def _best_head(self) -> PendingJob | None:
         best: tuple | None = None
+        timeout = self.policy.starvation_timeout_s
         for tenant, queue in self._tenants.items():
-            heap = queue.heap
-            while heap and heap[0][2] != heap[0][3].token:
-                heapq.heappop(heap)
-            if not heap:
+            head = queue.head(now, timeout) if queue.size else None
+            if head is None:
                 continue
-            neg_priority, seq, _, job = heap[0]
-            key = (neg_priority, self.fair_key(tenant), seq)
+            band, job = head
+            key = (band, -job.spec.priority if band else 0, self.fair_key(tenant), job.seq)
             if best is None or key < best[0]:
                 best = (key, job)
-        return best[1] if best else None
+        if best is None:
+            return None
+        self.remove(best[1].key)
+        return best[1]
 
     # --- fair share accounting -------------------------------------------------------------
     def fair_key(self, tenant: str) -> float:
