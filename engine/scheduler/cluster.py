@@ -95,22 +95,50 @@ def node_view(status: NodeStatus) -> NodeView:
 
 @dataclass
 class PoolIndex:
-    """Sorted (free millicores, node id) and (free GPU memory, node id, gpu index) of one pool."""
+    """One pool's nodes, its NUMA nodes sorted by free millicores, and its shareable GPUs by free memory.
 
-    cpu: list[tuple[int, str]] = field(default_factory=list)
-    gpu: list[tuple[int, str, int]] = field(default_factory=list)
+    Indexing NUMA nodes rather than whole nodes makes the best-fit order the one
+    ``fit`` uses (the tightest single NUMA node), so nodes whose free CPUs are split
+    across NUMA nodes do not crowd the front of the order for every job. NUMA nodes
+    of GPU nodes are kept apart, so CPU-only jobs can leave GPU nodes' CPUs to GPU jobs.
+    """
 
-    def add(self, node: NodeView) -> None:
-        bisect.insort(self.cpu, (node.free_millicores, node.node_id))
-        for gpu in node.gpus:
+    members: set[str] = field(default_factory=set)
+    numa: list[tuple[int, str, int]] = field(default_factory=list)  # CPU-only nodes: (free mc, node, numa id)
+    gpu_node_numa: list[tuple[int, str, int]] = field(default_factory=list)  # the same, of GPU nodes
+    gpu: list[tuple[int, str, int]] = field(default_factory=list)  # (free memory, node id, gpu index)
+
+    def add(self, node: NodeView, take: Take | None = None) -> None:
+        """Index ``node`` (only the NUMA nodes and GPUs ``take`` touches, when given)."""
+        if take is None:
+            self.members.add(node.node_id)
+        numa_index = self.gpu_node_numa if node.gpus else self.numa
+        for numa in _touched_numa(node, take):
+            bisect.insort(numa_index, (numa.free_millicores, node.node_id, numa.id))
+        for gpu in _touched_gpus(node, take):
             if not gpu.exclusive:
                 bisect.insort(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
 
-    def remove(self, node: NodeView) -> None:
-        _remove(self.cpu, (node.free_millicores, node.node_id))
-        for gpu in node.gpus:
+    def remove(self, node: NodeView, take: Take | None = None) -> None:
+        if take is None:
+            self.members.discard(node.node_id)
+        numa_index = self.gpu_node_numa if node.gpus else self.numa
+        for numa in _touched_numa(node, take):
+            _remove(numa_index, (numa.free_millicores, node.node_id, numa.id))
+        for gpu in _touched_gpus(node, take):
             if not gpu.exclusive:
                 _remove(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
+
+
+def _touched_numa(node: NodeView, take: Take | None) -> list[NumaView]:
+    if take is None:
+        return node.numa
+    ids = {numa_id for numa_id, _, _ in take.numa}
+    return [n for n in node.numa if n.id in ids]
+
+
+def _touched_gpus(node: NodeView, take: Take | None) -> list[GpuView]:
+    return node.gpus if take is None else [node.gpus[p] for p in take.gpus]
 
 
 def _remove(items: list, key: tuple) -> None:
@@ -170,9 +198,9 @@ class ClusterView:
     def _change(self, node_id: str, take: Take, sign: int) -> None:
         node = self.nodes[node_id]
         index = self.pools[node.pool]
-        index.remove(node)
+        index.remove(node, take)
         apply_take(node, take, sign)
-        index.add(node)
+        index.add(node, take)
 
 
 def apply_take(node: NodeView, take: Take, sign: int) -> None:

@@ -57,6 +57,9 @@ def fit(req: Resources, node: NodeView) -> Fit | str:
 
 
 def _best_single_numa(req: Resources, candidates: list[NumaView], gpus: list[tuple[int, GpuView]]) -> Fit:
+    if not req.gpus:  # the common case, kept short: the tightest NUMA node
+        numa = min(candidates, key=lambda n: (n.free_millicores, n.free_memory, n.id))
+        return Fit(Take(((numa.id, req.millicores, req.memory_bytes),), (), 0, False), True, 0, 0)
     best: tuple | None = None
     for numa in candidates:
         chosen = _pick_gpus(req, gpus, numa.id)

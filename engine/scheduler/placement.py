@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from engine.model import JobSpec
+from engine.model import JobSpec, NumaPolicy
 from engine.model.limits import GiB
-from engine.scheduler.cluster import ClusterView, PoolIndex
+from engine.scheduler.cluster import ClusterView, NodeView, PoolIndex
 from engine.scheduler.fit import Fit, fit
 from engine.scheduler.plugins import DEFAULT_FILTERS, DEFAULT_SCORES, CpuPacking, FilterPlugin, ScorePlugin
 
@@ -50,7 +50,7 @@ class Placer:
         self,
         filters: tuple[FilterPlugin, ...] = DEFAULT_FILTERS,
         scores: tuple[ScorePlugin, ...] = DEFAULT_SCORES,
-        candidates: int = 4,
+        candidates: int = 3,
         order: str = "best_fit",
     ) -> None:
         self.filters = filters
@@ -62,41 +62,52 @@ class Placer:
     def place(self, job: JobSpec, view: ClusterView) -> Placed | Diagnosis:
         index = view.pools.get(job.pool)
         feasible: list[tuple[str, Fit]] = []
+        checks = [f.filter for f in self.filters if f.pre_filter(job)]
+        req, nodes = job.resources, view.nodes
         if index is not None:
             for node_id in self._candidate_ids(job, view, index):
-                node = view.nodes[node_id]
-                if any(f.filter(job, node) for f in self.filters):
-                    continue
-                result = fit(job.resources, node)
-                if isinstance(result, Fit):
-                    feasible.append((node_id, result))
-                    if len(feasible) >= self.candidates:
+                node = nodes[node_id]
+                for check in checks:
+                    if check(job, node):
                         break
+                else:
+                    result = fit(req, node)
+                    if type(result) is Fit:
+                        feasible.append((node_id, result))
+                        if len(feasible) >= self.candidates:
+                            break
         if not feasible:
             return self.diagnose(job, view)
-        best = min(feasible, key=lambda nf: (-self._score(job, view, nf), nf[0]))
-        return Placed(best[0], best[1], self._score(job, view, best))
+        scored = [(-self._score(job, nodes[node_id], node_fit), node_id, node_fit) for node_id, node_fit in feasible]
+        score, node_id, node_fit = min(scored, key=lambda t: (t[0], t[1]))
+        return Placed(node_id, node_fit, -score)
 
-    def _score(self, job: JobSpec, view: ClusterView, node_fit: tuple[str, Fit]) -> float:
-        node = view.nodes[node_fit[0]]
-        return sum(s.weight * s.score(job, node, node_fit[1]) for s in self.scores)
+    def _score(self, job: JobSpec, node: NodeView, node_fit: Fit) -> float:
+        total = 0.0
+        for scorer in self.scores:
+            total += scorer.weight * scorer.score(job, node, node_fit)
+        return total
 
     def _candidate_ids(self, job: JobSpec, view: ClusterView, index: PoolIndex) -> Iterator[str]:
         req = job.resources
         if self.order == "first_fit":
-            yield from sorted(node_id for _, node_id in index.cpu)
-        elif req.gpus:
-            seen: set[str] = set()
-            for _, node_id, _ in index.gpu[bisect.bisect_left(index.gpu, (req.gpu_memory_bytes,)):]:
+            yield from sorted(index.members)
+            return
+        seen: set[str] = set()
+        if req.gpus:
+            orders = [_from(index.gpu, req.gpu_memory_bytes)]
+        elif self._spread:
+            orders = [reversed(index.numa), reversed(index.gpu_node_numa)]
+        else:  # CPU-only jobs: CPU-only nodes first, then GPU nodes' spare CPUs
+            orders = [_from(index.numa, req.millicores), _from(index.gpu_node_numa, req.millicores)]
+        for ordered in orders:
+            for _, node_id, _ in ordered:
                 if node_id not in seen:
                     seen.add(node_id)
                     yield node_id
-        elif self._spread:
-            for _, node_id in reversed(index.cpu):
-                yield node_id
-        else:
-            for _, node_id in index.cpu[bisect.bisect_left(index.cpu, (req.millicores,)):]:
-                yield node_id
+        if not req.gpus and req.numa is not NumaPolicy.STRICT:
+            # Jobs that may spread across NUMA nodes can fit where no single NUMA node has room.
+            yield from sorted(index.members - seen)
 
     def diagnose(self, job: JobSpec, view: ClusterView) -> Diagnosis:
         """Visit every node of the pool and count why each one is out (the slow, explaining path)."""
@@ -110,6 +121,12 @@ class Placer:
             reasons[reason] += 1
         ordered = tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
         return Diagnosis(job.pool, len(nodes), ordered, _nearest_miss(job, nodes))
+
+
+def _from(entries: list[tuple[int, str, int]], least: int) -> Iterator[tuple[int, str, int]]:
+    """Entries with a first field >= ``least``, ascending, without copying the list."""
+    for i in range(bisect.bisect_left(entries, (least,)), len(entries)):
+        yield entries[i]
 
 
 def _nearest_miss(job: JobSpec, nodes: list) -> str:

@@ -18,6 +18,10 @@ from engine.scheduler.fit import Fit
 class FilterPlugin(Protocol):
     name: str
 
+    def pre_filter(self, job: JobSpec) -> bool:
+        """False when this filter cannot reject any node for ``job`` (skip it, as Kubernetes' PreFilter Skip)."""
+        ...
+
     def filter(self, job: JobSpec, node: NodeView) -> str | None: ...
 
 
@@ -32,6 +36,9 @@ class PoolFilter:
     name = "Pool"
     REASON = "node is in another pool"
 
+    def pre_filter(self, job: JobSpec) -> bool:
+        return True
+
     def filter(self, job: JobSpec, node: NodeView) -> str | None:
         return None if node.pool == job.pool else self.REASON
 
@@ -39,6 +46,9 @@ class PoolFilter:
 class NodeSelectorFilter:
     name = "NodeSelector"
     REASON = "node labels do not match the node selector"
+
+    def pre_filter(self, job: JobSpec) -> bool:
+        return bool(job.node_selector)
 
     def filter(self, job: JobSpec, node: NodeView) -> str | None:
         labels = node.labels
@@ -51,6 +61,9 @@ class NodeSelectorFilter:
 class DrainingFilter:
     name = "Draining"
     REASON = "node is draining"
+
+    def pre_filter(self, job: JobSpec) -> bool:
+        return True
 
     def filter(self, job: JobSpec, node: NodeView) -> str | None:
         return self.REASON if node.draining else None

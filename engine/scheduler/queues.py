@@ -28,10 +28,10 @@ class PendingJob:
     seq: int = 0
     why: str = ""  # the latest reason it still waits, for `sluice jobs show`
     token: int = 0  # which push is current: heap entries of older pushes are stale
+    key: str = ""  # "job_id/attempt", derived
 
-    @property
-    def key(self) -> str:
-        return f"{self.spec.id}/{self.attempt}"
+    def __post_init__(self) -> None:
+        self.key = f"{self.spec.id}/{self.attempt}"
 
 
 @dataclass(slots=True)
@@ -70,6 +70,12 @@ class FairQueues:
         self.usage: dict[str, TenantUsage] = {}
         self._seq = 0
         self._clock = now
+        # Each tenant's head job in a heap by order key; an entry is current while its version is
+        # the tenant's. A tenant whose queue or usage changed is "dirty" and re-entered at the next pop.
+        self._heads: list[tuple[tuple, int, str, PendingJob]] = []
+        self._versions: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._heads_now: float | None = None  # the `now` the heads were computed for (aging)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -91,30 +97,41 @@ class FairQueues:
         heapq.heappush(queue.by_age, (job.seq, job.token, job))  # a re-pushed job keeps its place by age
         queue.size += 1
         self._jobs[job.key] = job
+        self._dirty.add(job.spec.tenant)
 
     def remove(self, key: str) -> PendingJob | None:
         job = self._jobs.pop(key, None)
         if job is not None:
             job.token = 0
             self._tenants[job.spec.tenant].size -= 1
+            self._dirty.add(job.spec.tenant)
         return job
 
     def pop_next(self, now: float) -> PendingJob | None:
         """The job to consider next, taken out of the queues."""
-        best: tuple | None = None
-        timeout = self.policy.starvation_timeout_s
-        for tenant, queue in self._tenants.items():
-            head = queue.head(now, timeout) if queue.size else None
-            if head is None:
-                continue
-            band, job = head
-            key = (band, -job.spec.priority if band else 0, self.fair_key(tenant), job.seq)
-            if best is None or key < best[0]:
-                best = (key, job)
-        if best is None:
+        if now != self._heads_now:  # aging depends on now: re-enter every tenant
+            self._heads.clear()
+            self._dirty.update(self._tenants)
+            self._heads_now = now
+        for tenant in self._dirty:
+            version = self._versions[tenant] = self._versions.get(tenant, 0) + 1
+            queue = self._tenants.get(tenant)
+            if queue is not None and queue.size:
+                key, job = self._head_key(tenant, queue, now)
+                heapq.heappush(self._heads, (key, version, tenant, job))
+        self._dirty.clear()
+        heads = self._heads
+        while heads and heads[0][1] != self._versions[heads[0][2]]:
+            heapq.heappop(heads)
+        if not heads:
             return None
-        self.remove(best[1].key)
-        return best[1]
+        job = heads[0][3]
+        self.remove(job.key)
+        return job
+
+    def _head_key(self, tenant: str, queue: _TenantQueue, now: float) -> tuple:
+        band, job = queue.head(now, self.policy.starvation_timeout_s)  # type: ignore[misc]
+        return (band, -job.spec.priority if band else 0, self.fair_key(tenant), job.seq), job
 
     # --- fair share accounting -------------------------------------------------------------
     def fair_key(self, tenant: str) -> float:
@@ -133,8 +150,10 @@ class FairQueues:
         for usage in self.usage.values():
             usage.consumed = usage.consumed * decay + usage.allocated * dt
         self._clock = now
+        self._heads_now = None  # every fair key moved: rebuild the heads
 
     def charge(self, tenant: str, rate: float) -> None:
         """A job of ``tenant`` started using ``rate`` units/s (negative: it stopped)."""
         usage = self.usage.setdefault(tenant, TenantUsage())
         usage.allocated = max(0.0, usage.allocated + rate)
+        self._dirty.add(tenant)
