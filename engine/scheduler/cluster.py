@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engine.model import NodeStatus, Resources
 
@@ -62,8 +63,7 @@ class NodeView:
         self.total_millicores = sum(n.total_millicores for n in self.numa)
 
 
-@dataclass(frozen=True, slots=True)
-class Take:
+class Take(NamedTuple):
     """What one attempt takes from one node: per NUMA node CPU/memory, and GPUs."""
 
     numa: tuple[tuple[int, int, int], ...]  # (numa id, millicores, memory bytes)
@@ -133,8 +133,7 @@ class PoolIndex:
 def _touched_numa(node: NodeView, take: Take | None) -> list[NumaView]:
     if take is None:
         return node.numa
-    ids = {numa_id for numa_id, _, _ in take.numa}
-    return [n for n in node.numa if n.id in ids]
+    return [n for n in node.numa if any(n.id == part[0] for part in take.numa)]
 
 
 def _touched_gpus(node: NodeView, take: Take | None) -> list[GpuView]:
@@ -205,9 +204,8 @@ class ClusterView:
 
 def apply_take(node: NodeView, take: Take, sign: int) -> None:
     """Add (sign=+1) or subtract (sign=-1) ``take`` from ``node``'s free capacity."""
-    by_id = {n.id: n for n in node.numa}
     for numa_id, millicores, memory in take.numa:
-        numa = by_id[numa_id]
+        numa = next(n for n in node.numa if n.id == numa_id)
         numa.free_millicores += sign * millicores
         numa.free_memory += sign * memory
     for index in take.gpus:

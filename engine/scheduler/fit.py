@@ -6,7 +6,7 @@ and the tightest GPUs (best fit on free GPU memory, so large holes stay whole).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.model import NumaPolicy, Resources
 from engine.scheduler.cluster import GpuView, NodeView, NumaView, Take
@@ -19,8 +19,7 @@ INSUFFICIENT_GPU_MEMORY = "Insufficient free GPU memory"
 NO_SINGLE_NUMA = "No single NUMA node fits (numa=strict)"
 
 
-@dataclass(frozen=True, slots=True)
-class Fit:
+class Fit(NamedTuple):
     take: Take
     single_numa: bool
     gpus_local: int  # chosen GPUs on the NUMA node of the CPUs (single-NUMA fits only)
@@ -43,6 +42,16 @@ def fit(req: Resources, node: NodeView) -> Fit | str:
         return INSUFFICIENT_CPU
     if node.free_memory < req.memory_bytes:
         return INSUFFICIENT_MEMORY
+    if not req.gpus:  # the common case, kept short: the tightest NUMA node that fits
+        best: NumaView | None = None
+        for numa in node.numa:
+            if (numa.free_millicores >= req.millicores and numa.free_memory >= req.memory_bytes
+                    and (best is None or (numa.free_millicores, numa.free_memory) < (best.free_millicores,
+                                                                                     best.free_memory))):
+                best = numa
+        if best is not None:
+            return Fit(Take(((best.id, req.millicores, req.memory_bytes),), (), 0, False), True, 0, 0)
+        return NO_SINGLE_NUMA if req.numa is NumaPolicy.STRICT else _spread(req, node, [])
     gpus: list[tuple[int, GpuView]] = []
     if req.gpus:
         gpus = usable_gpus(req, node)
@@ -57,9 +66,6 @@ def fit(req: Resources, node: NodeView) -> Fit | str:
 
 
 def _best_single_numa(req: Resources, candidates: list[NumaView], gpus: list[tuple[int, GpuView]]) -> Fit:
-    if not req.gpus:  # the common case, kept short: the tightest NUMA node
-        numa = min(candidates, key=lambda n: (n.free_millicores, n.free_memory, n.id))
-        return Fit(Take(((numa.id, req.millicores, req.memory_bytes),), (), 0, False), True, 0, 0)
     best: tuple | None = None
     for numa in candidates:
         chosen = _pick_gpus(req, gpus, numa.id)

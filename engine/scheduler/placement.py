@@ -12,6 +12,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.model import JobSpec, NumaPolicy
 from engine.model.limits import GiB
@@ -20,8 +21,7 @@ from engine.scheduler.fit import Fit, fit
 from engine.scheduler.plugins import DEFAULT_FILTERS, DEFAULT_SCORES, CpuPacking, FilterPlugin, ScorePlugin
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
     node_id: str
     fit: Fit
     score: float

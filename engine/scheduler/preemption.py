@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 from engine.model import JobSpec
 from engine.scheduler.cluster import ClusterView, NodeView, Take, apply_take
@@ -21,8 +22,7 @@ from engine.scheduler.plugins import FilterPlugin
 EXACT_SEARCH_LIMIT = 8  # candidates per node searched exhaustively (2**8 subsets)
 
 
-@dataclass(frozen=True, slots=True)
-class RunningJob:
+class RunningJob(NamedTuple):
     key: str  # "job_id/attempt"
     tenant: str
     node_id: str
