@@ -1,0 +1,120 @@
+"""The interface both cgroup backends fill, and the file helpers they share."""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from sandbox.errors import CgroupError
+from sandbox.limits import Limits
+
+
+class CgroupUsage(msgspec.Struct, frozen=True):
+    peak_memory_bytes: int | None
+    oom_kills: int
+    pids_limit_hits: int
+
+
+class JobCgroup(Protocol):
+    name: str
+
+    def procs_files(self) -> list[str]:
+        """The cgroup.procs files the launcher writes its pid into before anything runs."""
+        ...
+
+    def pids(self) -> list[int]: ...
+
+    def kill(self) -> None:
+        """Stop every process in the cgroup at once (frozen, then killed), double-forked ones included."""
+        ...
+
+    def usage(self) -> CgroupUsage: ...
+
+    def destroy(self) -> None:
+        """Kill what is left and remove the cgroup."""
+        ...
+
+
+class CgroupBackend(Protocol):
+    version: int
+
+    def create(self, name: str, limits: Limits) -> JobCgroup: ...
+
+    def reap(self) -> list[str]:
+        """Remove job cgroups left by a coordinator that crashed; return their names."""
+        ...
+
+
+def write(path: Path, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as err:
+        raise CgroupError(f"cannot write {value!r} to {path}: {err.strerror}") from err
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise CgroupError(f"cannot read {path}: {err.strerror}") from err
+
+
+def read_pids(procs: Path) -> list[int]:
+    try:
+        return [int(line) for line in procs.read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def flat_keyed(text: str, key: str) -> int:
+    """The value of ``key`` in a "key value" per line file (memory.events, pids.events...)."""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            return int(value)
+    return 0
+
+
+def signal_all(procs: Path) -> list[int]:
+    """SIGKILL every pid listed in ``procs`` once; returns them."""
+    pids = read_pids(procs)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
+def kill_all(procs: Path, timeout_s: float = 5.0) -> None:
+    """SIGKILL the pids listed until the list stays empty."""
+    deadline = time.monotonic() + timeout_s
+    while pids := signal_all(procs):
+        if time.monotonic() > deadline:
+            raise CgroupError(f"processes {pids[:5]} survive SIGKILL in {procs.parent}")
+        time.sleep(0.005)
+
+
+def remove_dir(path: Path, timeout_s: float = 5.0) -> None:
+    """rmdir a cgroup, retrying while the kernel still tears its last processes down."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise CgroupError(f"cannot remove cgroup {path}: {err.strerror}") from err
+            time.sleep(0.005)
+
+
+def cpu_list(cpus: tuple[int, ...]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))

@@ -1,0 +1,260 @@
+"""Run one job in the sandbox: cgroup, scratch, launcher, output, limits, outcome.
+
+``Sandbox.start`` returns at once with a ``SandboxedJob``; one monitor thread per
+job drains its output (capped), enforces the wall-clock limit and the GPU-memory
+grant, and records the Outcome. ``wait`` blocks only its caller, so a coordinator
+can run many jobs side by side. Every stop (timeout, cancel, watchdog) kills the
+whole cgroup: the launcher, the namespace's init, the job and anything it forked.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import selectors
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from sandbox.cgroups import CgroupBackend, JobCgroup, detect_backend
+from sandbox.errors import SandboxError, SandboxUnavailable
+from sandbox.gpu import GpuMemoryReader, device_nodes, over_grant
+from sandbox.launcher import launcher_argv, launcher_path
+from sandbox.limits import Limits, default_view
+from sandbox.outcome import Outcome, Reason
+
+_MS_NOSUID, _MS_NODEV = 2, 4
+_MNT_DETACH = 2
+_WATCHDOG_INTERVAL_S = 0.25
+_READ_CHUNK = 65536
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Sandbox:
+    """Runs isolated jobs on this host. One per coordinator; ``instance`` keeps coordinators apart."""
+
+    def __init__(self, instance: str = "default", *, backend: CgroupBackend | None = None,
+                 run_dir: Path | None = None, gpu_reader: GpuMemoryReader | None = None) -> None:
+        if os.geteuid() != 0:
+            raise SandboxUnavailable("the sandbox needs root to create namespaces, mounts and cgroups")
+        self.instance = instance
+        self.backend = backend or detect_backend(f"sluice/{instance}")
+        self.run_dir = run_dir or Path("/run/sluice") / instance
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.launcher = launcher_path()
+        self.gpu_reader = gpu_reader
+        self.reaped = self.reap()
+
+    def reap(self) -> list[str]:
+        """Clean up after a coordinator that died: leftover cgroups and scratch mounts."""
+        names = self.backend.reap()
+        for job_dir in self.run_dir.iterdir():
+            _unmount(job_dir / "scratch")
+            _remove_tree(job_dir)
+        return names
+
+    def start(self, argv: list[str], limits: Limits | None = None, name: str | None = None) -> SandboxedJob:
+        if not argv:
+            raise ValueError("argv must name a program")
+        limits = limits or Limits()
+        name = name or uuid.uuid4().hex
+        return SandboxedJob(self, name, argv, limits)
+
+    def run(self, argv: list[str], limits: Limits | None = None) -> Outcome:
+        return self.start(argv, limits).wait()
+
+
+class SandboxedJob:
+    def __init__(self, sandbox: Sandbox, name: str, argv: list[str], limits: Limits) -> None:
+        self.sandbox = sandbox
+        self.name = name
+        self.limits = limits
+        self._stop_reason: Reason | None = None
+        self._stop_detail = ""
+        self._stop_lock = threading.Lock()
+        self._outcome: Outcome | None = None
+        self.cgroup: JobCgroup = sandbox.backend.create(name, limits)
+        try:
+            self.scratch = _make_scratch(sandbox.run_dir / name, limits)
+            self._spawn(argv)
+        except BaseException:
+            self._cleanup()
+            raise
+        self._thread = threading.Thread(target=self._monitor, name=f"sandbox-{name}", daemon=True)
+        self._thread.start()
+
+    # --- public ------------------------------------------------------------------------------
+    def wait(self, timeout: float | None = None) -> Outcome:
+        self._thread.join(timeout)
+        if self._outcome is None:
+            raise TimeoutError(f"job {self.name} still runs after {timeout}s")
+        return self._outcome
+
+    def cancel(self) -> None:
+        self._stop(Reason.CANCELLED, "cancelled")
+
+    def pids(self) -> list[int]:
+        return self.cgroup.pids()
+
+    @property
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    # --- internals ---------------------------------------------------------------------------
+    def _spawn(self, argv: list[str]) -> None:
+        limits, sandbox = self.limits, self.sandbox
+        devices: list[str] = []
+        if limits.gpu_uuids and sandbox.gpu_reader is not None:
+            indexes = [sandbox.gpu_reader.device_index(u) for u in limits.gpu_uuids]
+            devices = device_nodes(i for i in indexes if i is not None)
+        status_r, status_w = os.pipe()
+        cmd = launcher_argv(sandbox.launcher, argv, limits, cgroup_procs=self.cgroup.procs_files(),
+                            scratch=str(self.scratch), status_fd=status_w, devices=devices,
+                            view=limits.view if limits.view is not None else default_view())
+        self.started = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, pass_fds=(status_w,), env=limits.environment())
+        finally:
+            os.close(status_w)
+        self._status_r = status_r
+
+    def _stop(self, reason: Reason, detail: str) -> None:
+        with self._stop_lock:
+            if self._stop_reason is not None or self._outcome is not None:
+                return
+            self._stop_reason, self._stop_detail = reason, detail
+        self.cgroup.kill()
+
+    def _monitor(self) -> None:
+        try:
+            self._outcome = self._collect()
+        except Exception as err:  # noqa: BLE001 - recorded as the outcome, never lost in a thread
+            self.cgroup.kill()
+            self._outcome = _error_outcome(f"monitoring failed: {err}", time.monotonic() - self.started)
+        finally:
+            self._cleanup()
+
+    def _collect(self) -> Outcome:
+        limits = self.limits
+        out = {self.proc.stdout.fileno(): bytearray(), self.proc.stderr.fileno(): bytearray()}
+        dropped = dict.fromkeys(out, 0)
+        status = bytearray()
+        selector = selectors.DefaultSelector()
+        for fd in (*out, self._status_r):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        deadline = self.started + limits.timeout_s
+        next_watch = time.monotonic()
+        while selector.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                self._stop(Reason.TIMED_OUT, f"ran past its {limits.timeout_s:g}s wall-clock limit")
+                deadline = float("inf")
+            if limits.gpu_memory_bytes and self.sandbox.gpu_reader is not None and now >= next_watch:
+                next_watch = now + _WATCHDOG_INTERVAL_S
+                self._watch_gpu_memory()
+            wait = max(0.0, min(deadline, next_watch if limits.gpu_memory_bytes else deadline) - now)
+            for key, _ in selector.select(timeout=min(wait, 1.0)):
+                fd = key.fd
+                chunk = os.read(fd, _READ_CHUNK)
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                if fd == self._status_r:
+                    status += chunk
+                    continue
+                room = limits.output_bytes - len(out[fd])
+                out[fd] += chunk[:max(room, 0)]
+                dropped[fd] += max(len(chunk) - max(room, 0), 0)
+        selector.close()
+        _, wait_status, rusage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(wait_status)
+        wall = time.monotonic() - self.started
+        stdout, stderr = (bytes(b) for b in out.values())
+        drops = list(dropped.values())
+        usage = self.cgroup.usage()
+        job_status = int.from_bytes(status[:4], "little", signed=True) if len(status) >= 4 else None
+        reason, detail = self._classify(job_status, usage, stderr, truncated=any(drops))
+        code = os.waitstatus_to_exitcode(job_status) if job_status is not None else None
+        return Outcome(
+            reason=reason, exit_code=code if code is not None and code >= 0 else None,
+            signal=-code if code is not None and code < 0 else (9 if job_status is None else None),
+            wall_s=round(wall, 6), cpu_user_s=rusage.ru_utime, cpu_system_s=rusage.ru_stime,
+            peak_memory_bytes=usage.peak_memory_bytes, stdout=stdout, stderr=stderr,
+            stdout_dropped=drops[0], stderr_dropped=drops[1], detail=detail,
+        )
+
+    def _classify(self, job_status: int | None, usage, stderr: bytes, *, truncated: bool) -> tuple[Reason, str]:
+        if job_status is None and self._stop_reason is None:
+            lines = [ln for ln in stderr.decode(errors="replace").splitlines() if ln.startswith("sluice-launcher:")]
+            return Reason.SANDBOX_ERROR, lines[-1] if lines else "the sandbox ended before the job did"
+        if self._stop_reason is not None:
+            return self._stop_reason, self._stop_detail
+        code = os.waitstatus_to_exitcode(job_status)
+        if usage.oom_kills:
+            return Reason.OOM_KILLED, f"exceeded its memory limit of {self.limits.memory_bytes} bytes"
+        if code != 0 and usage.pids_limit_hits:
+            return Reason.PIDS_EXHAUSTED, f"hit its limit of {self.limits.pids} processes"
+        if code != 0:
+            return Reason.NONZERO_EXIT, f"exited with {code}" if code > 0 else f"killed by signal {-code}"
+        if truncated:
+            return Reason.OUTPUT_TRUNCATED, f"printed more than {self.limits.output_bytes} bytes on a stream"
+        return Reason.OK, ""
+
+    def _watch_gpu_memory(self) -> None:
+        assert self.sandbox.gpu_reader is not None
+        problem = over_grant(self.sandbox.gpu_reader, self.limits.gpu_uuids, set(self.cgroup.pids()),
+                             self.limits.gpu_memory_bytes)
+        if problem:
+            self._stop(Reason.GPU_MEMORY_EXCEEDED, problem)
+
+    def _cleanup(self) -> None:
+        for closer in (getattr(self, "proc", None) and self.proc.stdout, getattr(self, "proc", None) and self.proc.stderr):
+            if closer:
+                closer.close()
+        if hasattr(self, "_status_r"):
+            try:
+                os.close(self._status_r)
+            except OSError:
+                pass
+        self.cgroup.destroy()
+        job_dir = self.sandbox.run_dir / self.name
+        _unmount(job_dir / "scratch")
+        _remove_tree(job_dir)
+
+
+def _make_scratch(job_dir: Path, limits: Limits) -> Path:
+    """A tmpfs of ``scratch_bytes`` owned by the job's uid, holding its working files."""
+    scratch = job_dir / "scratch"
+    scratch.mkdir(parents=True)
+    opts = f"size={limits.scratch_bytes},mode=0700,uid={limits.uid},gid={limits.gid}".encode()
+    if _libc.mount(b"sluice-scratch", str(scratch).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, opts) != 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"cannot mount the scratch tmpfs at {scratch}: {os.strerror(err)}")
+    for relative, content in limits.files.items():
+        target = scratch / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        for path in (target, *[p for p in target.parents if scratch in p.parents]):
+            os.chown(path, limits.uid, limits.gid)
+    return scratch
+
+
+def _unmount(path: Path) -> None:
+    if os.path.ismount(path):
+        _libc.umount2(str(path).encode(), _MNT_DETACH)
+
+
+def _remove_tree(path: Path) -> None:
+    if not path.exists():
+        return
+    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        (child.rmdir if child.is_dir() and not child.is_symlink() else child.unlink)()
+    path.rmdir()
+
+
+def _error_outcome(detail: str, wall: float) -> Outcome:
+    return Outcome(reason=Reason.SANDBOX_ERROR, exit_code=None, signal=None, wall_s=wall, cpu_user_s=0.0,
+                   cpu_system_s=0.0, peak_memory_bytes=None, stdout=b"", stderr=b"", detail=detail)
