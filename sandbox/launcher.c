@@ -247,8 +247,9 @@ int main(int argc, char **argv) {
     while (waitpid(init, &status, 0) < 0) if (errno != EINTR) die("wait", NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  /* If the launcher dies, so does pid 1 and with it the namespace. (A launcher that dies before
+   * this line is covered by the cgroup: pid 1 joined it with the launcher, before the fork.) */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("pdeathsig", NULL);
-  if (getppid() == 1) _exit(125);  /* the launcher already died */
   build_view();
   if (!strcmp(net, "loopback")) loopback_up();
   if (sethostname(hostname, strlen(hostname)) < 0) die("sethostname", NULL);

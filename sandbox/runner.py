@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import selectors
+import signal
 import subprocess
 import threading
 import time
@@ -125,6 +126,12 @@ class SandboxedJob:
             if self._stop_reason is not None or self._outcome is not None:
                 return
             self._stop_reason, self._stop_detail = reason, detail
+        # The launcher first: if it has not joined the cgroup yet, this alone stops everything;
+        # if it has, the namespace's init dies with it (PDEATHSIG) and the cgroup kill takes the rest.
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.cgroup.kill()
 
     def _monitor(self) -> None:
