@@ -45,6 +45,8 @@ class Sandbox:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.launcher = launcher_path()
         self.gpu_reader = gpu_reader
+        self._jobs: set[SandboxedJob] = set()
+        self._jobs_lock = threading.Lock()
         self.reaped = self.reap()
 
     def reap(self) -> list[str]:
@@ -62,6 +64,23 @@ class Sandbox:
         name = name or uuid.uuid4().hex
         return SandboxedJob(self, name, argv, limits)
 
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every job started here has been torn down (cgroup, scratch, pipes)."""
+        deadline = time.monotonic() + timeout
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            if not job.closed.wait(max(deadline - time.monotonic(), 0)):
+                raise TimeoutError(f"job {job.name} was not torn down within {timeout}s")
+
+    def _track(self, job: SandboxedJob) -> None:
+        with self._jobs_lock:
+            self._jobs.add(job)
+
+    def _forget(self, job: SandboxedJob) -> None:
+        with self._jobs_lock:
+            self._jobs.discard(job)
+
     def run(self, argv: list[str], limits: Limits | None = None) -> Outcome:
         return self.start(argv, limits).wait()
 
@@ -75,6 +94,8 @@ class SandboxedJob:
         self._stop_detail = ""
         self._stop_lock = threading.Lock()
         self._outcome: Outcome | None = None
+        self._finished = threading.Event()  # the outcome is known
+        self.closed = threading.Event()  # and the cgroup, scratch and pipes are gone
         self.cgroup: JobCgroup = sandbox.backend.create(name, limits)
         try:
             self.scratch = _make_scratch(sandbox.run_dir / name, limits)
@@ -82,14 +103,16 @@ class SandboxedJob:
         except BaseException:
             self._cleanup()
             raise
+        sandbox._track(self)
         self._thread = threading.Thread(target=self._monitor, name=f"sandbox-{name}", daemon=True)
         self._thread.start()
 
     # --- public ------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Outcome:
-        self._thread.join(timeout)
-        if self._outcome is None:
+        """The Outcome, as soon as the job has ended (teardown finishes right after; see ``closed``)."""
+        if not self._finished.wait(timeout):
             raise TimeoutError(f"job {self.name} still runs after {timeout}s")
+        assert self._outcome is not None
         return self._outcome
 
     def cancel(self) -> None:
@@ -141,7 +164,12 @@ class SandboxedJob:
             self.cgroup.kill()
             self._outcome = _error_outcome(f"monitoring failed: {err}", time.monotonic() - self.started)
         finally:
-            self._cleanup()
+            self._finished.set()
+            try:
+                self._cleanup()
+            finally:
+                self.sandbox._forget(self)
+                self.closed.set()
 
     def _collect(self) -> Outcome:
         limits = self.limits

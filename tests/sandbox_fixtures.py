@@ -11,7 +11,8 @@ from sandbox import Limits, Reason, Sandbox
 
 
 def leftovers(sandbox: Sandbox) -> list[str]:
-    """Job cgroups or scratch directories still present for this sandbox instance."""
+    """Job cgroups or scratch directories still present for this sandbox instance, once teardown settled."""
+    sandbox.settle()
     found = []
     backend = sandbox.backend
     if backend.version == 1:
@@ -54,6 +55,7 @@ def require_cgroup_limit(sandbox: Sandbox, limits: Limits, controller: str, file
     finally:
         job.cancel()
         assert job.wait(30).reason is Reason.CANCELLED
+        job.closed.wait(30)
 
 
 @pytest.fixture(scope="module")

@@ -57,3 +57,17 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path):
     assert usage.returncode == 2 and "No such command" in usage.stderr and "Traceback" not in usage.stderr
     debug = sluice("--debug", "kafka", "stop", "--data-dir", str(tmp_path))
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_sandbox_run_passes_output_and_exit_codes():
+    ran = sluice("sandbox", "run", "--memory", "64M", "--timeout", "20s", "--", "/bin/sh", "-c", "echo hi; exit 4")
+    assert ran.returncode == 4 and ran.stdout == "hi\n"
+    assert ran.stderr.startswith("sluice: nonzero_exit: exited with 4")
+    timed = sluice("sandbox", "run", "--timeout", "300ms", "--json", "--", "sleep", "5")
+    assert timed.returncode == 124
+    outcome = json.loads(timed.stdout)
+    assert outcome["reason"] == "timed_out" and outcome["signal"] == 9
+    oom = sluice("sandbox", "run", "--memory", "32M", "--", "python3", "-c", "x = bytearray(200 << 20)")
+    assert oom.returncode == 137 and "oom_killed" in oom.stderr
+    bad = sluice("sandbox", "run", "--memory", "lots", "--", "true")
+    assert bad.returncode == 65 and bad.stderr == "sluice: error: 'lots' is not a size; use e.g. 64M, 512MiB or 2G\n"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli import kafka
+from engine.cli import kafka, sandbox
 from engine.cli.errors import run_cli
 from engine.cli.up import up
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(sandbox.app, name="sandbox")
 app.command()(up)
 
 

@@ -9,6 +9,7 @@ import typer
 from control_plane.errors import ControlPlaneError
 from data_plane.errors import BrokerNotRunning, DataPlaneError
 from engine.model import InvalidInput
+from sandbox.errors import SandboxError, SandboxUnavailable
 
 # Most specific first. 3 mirrors `systemctl status` for "not running".
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -16,6 +17,8 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (InvalidInput, 65),  # EX_DATAERR
     (DataPlaneError, 69),  # EX_UNAVAILABLE
     (ControlPlaneError, 69),
+    (SandboxUnavailable, 69),
+    (SandboxError, 70),  # EX_SOFTWARE
     (TimeoutError, 75),  # EX_TEMPFAIL
     (OSError, 74),  # EX_IOERR
 ]
