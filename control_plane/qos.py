@@ -27,6 +27,12 @@ def heartbeat_qos(lease_s: float) -> Qos:
     )
 
 
+def heartbeat_reader_qos() -> Qos:
+    """Reads heartbeats of any lease: a reader requesting a long lease matches every shorter offer,
+    and each writer's loss is still detected within that writer's own lease."""
+    return heartbeat_qos(lease_s=3600.0)
+
+
 def command_qos(depth: int = 64) -> Qos:
     """Commands (cancel, drain): reliable, in order, the last ``depth`` kept."""
     return Qos(

@@ -49,11 +49,13 @@ class StructTopic(Generic[T]):
         struct_type: type[T],
         key_of: Callable[[T], str],
         qos: Qos,
+        reader_qos: Qos | None = None,
     ) -> None:
         self.name = name
         self.struct_type = struct_type
         self.key_of = key_of
         self.qos = qos
+        self.reader_qos = reader_qos or qos
         self.participant = participant
         self.topic = Topic(participant, name, Envelope, qos=qos)
 
@@ -61,7 +63,7 @@ class StructTopic(Generic[T]):
         return StructWriter(self, DataWriter(self.participant, self.topic, self.qos, listener=listener))
 
     def reader(self, listener: Listener | None = None) -> StructReader[T]:
-        return StructReader(self, DataReader(self.participant, self.topic, self.qos, listener=listener))
+        return StructReader(self, DataReader(self.participant, self.topic, self.reader_qos, listener=listener))
 
 
 class StructWriter(Generic[T]):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli import kafka, sandbox
+from engine.cli import cluster, kafka, sandbox
 from engine.cli.errors import run_cli
 from engine.cli.up import up
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sandbox.app, name="sandbox")
 app.command()(up)
+cluster.register(app)
 
 
 @app.callback()
