@@ -53,6 +53,15 @@ def decide(me: str, snapshot: MembershipSnapshot, my_term: LeaderTerm | None, ne
     return Action.CLAIM if expected_leader(snapshot) == me else Action.NONE
 
 
+def newest_live(cached) -> LeaderTerm | None:
+    """The highest-epoch term among live announcements (``StructReader.read()`` of the leader topic)."""
+    newest = None
+    for sample in cached:
+        if sample.alive and sample.value is not None:
+            newest = newer(newest, sample.value)
+    return newest
+
+
 def newer(a: LeaderTerm | None, b: LeaderTerm | None) -> LeaderTerm | None:
     """The term with the higher epoch (stale announcements lose)."""
     if a is None:

@@ -22,24 +22,24 @@ class MembershipSnapshot:
 
 
 class Membership:
-    """Folds heartbeat samples into the live set: joins, updates, lost liveliness and leaves."""
+    """The live set, rebuilt from the reader cache: joins, updates, lost liveliness and leaves.
+
+    ``refresh`` takes what ``StructReader.read()`` returns: the last value of every
+    instance with its *current* state. Deriving the set from that (rather than
+    folding one-off samples) means a transient loss of liveliness, seen after this
+    process itself stalled, heals as soon as the writer is heard again.
+    """
 
     def __init__(self) -> None:
-        self._nodes: dict[str, NodeStatus] = {}
         self._snapshot = MembershipSnapshot()
 
-    def apply(self, samples: Iterable[Received[NodeStatus]]) -> bool:
-        """Apply samples in order; True when the live set or a node's status changed."""
-        changed = False
-        for sample in samples:
-            if sample.alive and sample.value is not None:
-                changed |= self._nodes.get(sample.key) != sample.value
-                self._nodes[sample.key] = sample.value
-            elif not sample.alive:
-                changed |= self._nodes.pop(sample.key, None) is not None
-        if changed:
-            self._snapshot = MembershipSnapshot(MappingProxyType(dict(self._nodes)))
-        return changed
+    def refresh(self, cached: Iterable[Received[NodeStatus]]) -> bool:
+        """Replace the live set; True when it or a node's status changed."""
+        nodes = {s.key: s.value for s in cached if s.alive and s.value is not None}
+        if nodes == dict(self._snapshot.nodes):
+            return False
+        self._snapshot = MembershipSnapshot(MappingProxyType(nodes))
+        return True
 
     def snapshot(self) -> MembershipSnapshot:
         return self._snapshot

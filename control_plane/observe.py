@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from control_plane.channels import ControlTopics
 from control_plane.config import DdsConfig
-from control_plane.election import newer
+from control_plane.election import newest_live
 from control_plane.membership import Membership, MembershipSnapshot
 from control_plane.messages import Command, LeaderTerm
 from control_plane.participant import create_participant
@@ -29,22 +29,14 @@ def observe(dds: DdsConfig, prefix: str = "sluice", wait_s: float = 1.5, until_l
     topics = ControlTopics(create_participant(dds), prefix=prefix)
     nodes, leaders, admission = topics.nodes.reader(), topics.leader.reader(), topics.admission.reader()
     membership = Membership()
-    live_terms: dict[str, LeaderTerm] = {}
     latest_admission: AdmissionState | None = None
     deadline = time.monotonic() + wait_s
     while True:
-        membership.apply(nodes.take())
-        for sample in leaders.take():
-            if sample.alive and sample.value is not None:
-                live_terms[sample.key] = sample.value
-            elif not sample.alive:
-                live_terms.pop(sample.key, None)
+        membership.refresh(nodes.read())
+        leader = newest_live(leaders.read())
         for sample in admission.take():
             if sample.value is not None:
                 latest_admission = sample.value
-        leader = None
-        for term in live_terms.values():
-            leader = newer(leader, term)
         if (until_leader and leader is not None) or time.monotonic() >= deadline:
             return ClusterView(membership.snapshot(), leader, latest_admission)
         time.sleep(0.02)

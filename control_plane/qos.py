@@ -29,8 +29,16 @@ def heartbeat_qos(lease_s: float) -> Qos:
 
 def heartbeat_reader_qos() -> Qos:
     """Reads heartbeats of any lease: a reader requesting a long lease matches every shorter offer,
-    and each writer's loss is still detected within that writer's own lease."""
-    return heartbeat_qos(lease_s=3600.0)
+    and each writer's loss is still detected within that writer's own lease. Instances of writers
+    gone for a minute are purged from the cache."""
+    return Qos(
+        Policy.Reliability.Reliable(_BLOCK),
+        Policy.Durability.TransientLocal,
+        Policy.History.KeepLast(1),
+        Policy.Liveliness.Automatic(duration(seconds=3600)),
+        Policy.ReaderDataLifecycle(autopurge_nowriter_samples_delay=duration(seconds=60),
+                                   autopurge_disposed_samples_delay=duration(seconds=60)),
+    )
 
 
 def command_qos(depth: int = 64) -> Qos:

@@ -18,10 +18,16 @@ class CoordinatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     heartbeat_s: Annotated[float, Meta(gt=0, le=60)] = 1.0  # NodeStatus republished at least this often
     admission_s: Annotated[float, Meta(gt=0, le=60)] = 0.5  # leader: AdmissionState and fencing check
     tick_s: Annotated[float, Meta(gt=0, le=1)] = 0.02
+    claim_settle_s: Annotated[float, Meta(ge=0, le=60)] | None = None  # no live leader this long before a
+    # claim (default: half the lease), so a node that just stalled acts on caught-up DDS state
     pool: Name = "default"
     labels: Labels = {}
     topology_file: str | None = None  # injected topology instead of this host's
     high_watermark: Annotated[int, Meta(ge=0)] = 10_000  # queued jobs before ingress is refused
+
+    @property
+    def settle_s(self) -> float:
+        return self.lease_s / 2 if self.claim_settle_s is None else self.claim_settle_s
 
     @property
     def transactional_id(self) -> str:

@@ -63,6 +63,9 @@ class LeaderDuties:
         depth = self._queue_depth()
         if self.term is not term:  # revoked while we were checking: do not act on a stale term
             return
+        # Re-announce the term: a peer that stalled sees our instance NOT_ALIVE until a new sample
+        # arrives (regained liveliness alone does not revive an instance in DDS).
+        self._announcer.write(term)
         self._admission.write(AdmissionState(
             leader=term.node, epoch=term.epoch, at_ms=int(time.time() * 1000), queue_depth=depth,
             high_watermark=self.high_watermark, retry_after_s=1.0))

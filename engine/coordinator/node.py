@@ -15,7 +15,7 @@ from pathlib import Path
 
 from control_plane.channels import ControlTopics
 from control_plane.config import DdsConfig
-from control_plane.election import Action, decide, newer
+from control_plane.election import Action, decide, newer, newest_live
 from control_plane.membership import Membership
 from control_plane.messages import DrainNode, LeaderTerm, UndrainNode
 from control_plane.participant import create_participant
@@ -43,6 +43,8 @@ class Coordinator:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kafka")
         self._claiming = False
         self._pause: float | None = None  # the longest stall seen since last handled
+        self._leaderless_since: float | None = None  # when this node first saw reason to claim
+        self._hold_claims_until = 0.0  # after our own stall, liveliness views need time to heal
 
     async def run(self, stop: asyncio.Event) -> None:
         config = self.config
@@ -68,9 +70,9 @@ class Coordinator:
                 self._handle_pause(duties)
                 if self._apply_commands(commands.take()):
                     heartbeat.write(self._status())
-                self.membership.apply(nodes.take())
-                self._apply_leader_samples(leaders.take())
-                if now - started >= grace:
+                self.membership.refresh(nodes.read())
+                self.newest = newest_live(leaders.read())
+                if now - started >= grace and now >= self._hold_claims_until:
                     await self._elect(duties, store)
                 self._handle_pause(duties)  # re-check leadership right before acting
                 if duties.leading:
@@ -107,6 +109,9 @@ class Coordinator:
         if duties.leading:  # stop acting now; the election decides afresh from what DDS says
             duties.on_revoked(f"paused for {self._pause:.3f}s, longer than the lease")
         self._pause = None
+        self._leaderless_since = None  # what we saw before the stall is stale: observe afresh
+        config = self.config  # until peers' heartbeats and term re-announcements revive their instances here
+        self._hold_claims_until = time.monotonic() + 2 * max(config.lease_s, config.heartbeat_s, config.admission_s)
 
     def _status(self) -> NodeStatus:
         numa, gpus = self.capacity.read()
@@ -129,20 +134,19 @@ class Coordinator:
                     self.log("undrained", command=sample.value.id)
         return changed
 
-    def _apply_leader_samples(self, samples) -> None:
-        for sample in samples:
-            if sample.value is not None and sample.alive:
-                self.newest = newer(self.newest, sample.value)
-            elif not sample.alive and self.newest is not None and sample.key == self.newest.node:
-                self.newest = None  # that leader is gone (crashed or stepped down)
-
     async def _elect(self, duties: LeaderDuties, store: KafkaEpochStore) -> None:
         snapshot = self.membership.snapshot()
         action = decide(self.config.node_id, snapshot, duties.term, self.newest)
         if action is Action.STEP_DOWN:
             duties.on_revoked(f"a newer leader ({self.newest.node}, epoch {self.newest.epoch}) exists"
                               if self.newest else "no longer the expected leader")
-        elif action is Action.CLAIM and not self._claiming:
+        if action is not Action.CLAIM:
+            self._leaderless_since = None
+            return
+        now = time.monotonic()
+        if self._leaderless_since is None:
+            self._leaderless_since = now
+        if now - self._leaderless_since >= self.config.settle_s and not self._claiming:
             self._claiming = True
             try:
                 epoch = await asyncio.get_running_loop().run_in_executor(self._executor, store.claim)
@@ -151,6 +155,7 @@ class Coordinator:
                 return
             finally:
                 self._claiming = False
+                self._leaderless_since = None
             term = LeaderTerm(node=self.config.node_id, epoch=epoch, since_ms=int(time.time() * 1000))
             self.newest = newer(self.newest, term)
             duties.on_elected(term)
