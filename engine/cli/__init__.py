@@ -10,6 +10,7 @@ import typer
 from engine.cli import cluster, kafka, sandbox
 from engine.cli.errors import run_cli
 from engine.cli.up import up
+from engine.logs import configure
 
 app = typer.Typer(
     help="Sluice: a decentralized job execution engine (DDS control plane, Kafka data plane).",
@@ -27,11 +28,7 @@ cluster.register(app)
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs")] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.ERROR,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-        stream=sys.stderr,
-    )
+    configure(logging.DEBUG if debug else logging.ERROR)
 
 
 def main() -> None:

@@ -20,13 +20,14 @@ from engine.model import AdmissionState
 
 class LeaderDuties:
     def __init__(self, topics, store, bootstrap: str, jobs_topic: str, high_watermark: int,
-                 act_every_s: float, log: Callable[..., None]) -> None:
+                 act_every_s: float, proof_valid_s: float, log: Callable[..., None]) -> None:
         self.topics = topics
         self.store = store
         self.bootstrap = bootstrap
         self.jobs_topic = jobs_topic
         self.high_watermark = high_watermark
         self.act_every_s = act_every_s
+        self.proof_valid_s = proof_valid_s  # a fencing proof older than this (a lease) proves nothing
         self.log = log
         self.term: LeaderTerm | None = None
         self._announcer: StructWriter[LeaderTerm] = topics.leader.writer()
@@ -59,9 +60,14 @@ class LeaderDuties:
         if term is None or now < self._next_act:
             return
         self._next_act = now + self.act_every_s
-        self.store.check(term.epoch)  # raises Fenced if a newer leader exists
         depth = self._queue_depth()
+        proof_started = time.monotonic()
+        self.store.check(term.epoch)  # raises Fenced if a newer leader exists
         if self.term is not term:  # revoked while we were checking: do not act on a stale term
+            return
+        if time.monotonic() - proof_started > self.proof_valid_s:
+            # Stalled between proving and acting: peers may have replaced us meanwhile.
+            self.log("act_skipped", epoch=term.epoch, why="the fencing proof went stale")
             return
         # Re-announce the term: a peer that stalled sees our instance NOT_ALIVE until a new sample
         # arrives (regained liveliness alone does not revive an instance in DDS).

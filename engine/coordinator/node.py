@@ -57,7 +57,7 @@ class Coordinator:
         store = KafkaEpochStore(config.bootstrap, self.kafka_topics.leader_epochs, config.transactional_id,
                                 config.node_id)
         duties = LeaderDuties(topics, store, config.bootstrap, self.kafka_topics.jobs, config.high_watermark,
-                              config.admission_s, self.log)
+                              config.admission_s, config.lease_s, self.log)
         self.log("started", pid=os.getpid(), lease_s=config.lease_s, domain=config.domain_id)
         heartbeat.write(self._status())
         next_heartbeat = time.monotonic() + config.heartbeat_s
