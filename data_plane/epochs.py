@@ -40,41 +40,50 @@ class KafkaEpochStore:
         self.transactional_id = transactional_id
         self.node = node
         self.timeout_s = timeout_s
+        # Both kept warm while following, so a claim costs init + read-to-end + commit, nothing more.
+        # Creating a transactional producer does not fence anyone; init_transactions does.
         self._producer: Producer | None = None
+        self._spare: Producer | None = None
+        self._consumer: Consumer | None = None
+        self._last: EpochRecord | None = None
+
+    def warm(self) -> None:
+        """Prepare a producer and a consumer positioned on the epochs partition (blocking)."""
+        if self._spare is None:
+            self._spare = Producer(transactional_producer_config(self.bootstrap, self.transactional_id))
+        self.last_epoch()
 
     def last_epoch(self) -> EpochRecord | None:
         """The last committed epoch record (read_committed), or None on a fresh cluster."""
-        consumer = Consumer(consumer_config(self.bootstrap, f"sluice-epochs-{uuid.uuid4().hex}",
-                                            **{"enable.auto.commit": False}))
-        try:
-            low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, 0), timeout=self.timeout_s)
-            if high <= low:
-                return None
-            consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
-            last: EpochRecord | None = None
-            deadline = time.monotonic() + self.timeout_s
-            while time.monotonic() < deadline:
-                msg = consumer.poll(0.05)
-                if msg is None:
-                    position = consumer.position([TopicPartition(self.topic, 0)])[0].offset
-                    if position >= high:
-                        return last
+        if self._consumer is None:
+            # A short fetch wait: a fetch parked at the broker is not woken when a transaction commit
+            # moves the stable offset, and the default (500 ms) would then sit in every claim.
+            self._consumer = Consumer(consumer_config(self.bootstrap, f"sluice-epochs-{uuid.uuid4().hex}",
+                                                      **{"enable.auto.commit": False, "fetch.wait.max.ms": 10}))
+            self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        consumer = self._consumer
+        partition = TopicPartition(self.topic, 0)
+        deadline = time.monotonic() + self.timeout_s
+        low, high = _watermarks(consumer, partition, deadline)
+        while time.monotonic() < deadline:
+            position = consumer.position([partition])[0].offset
+            if (position if position >= 0 else low) >= high:  # no fetch yet: the position is invalid
+                return self._last
+            msg = consumer.poll(0.02)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
                     continue
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
-                        return last
-                    raise DataPlaneError(f"reading epochs: {msg.error()}")
-                if msg.key() == EPOCH_KEY:
-                    last = msgspec.msgpack.decode(msg.value(), type=EpochRecord)
-                if msg.offset() + 1 >= high:
-                    return last
-            raise DataPlaneError(f"reading the epochs topic {self.topic} timed out")
-        finally:
-            consumer.close()
+                raise DataPlaneError(f"reading epochs: {msg.error()}")
+            if msg.key() == EPOCH_KEY:
+                self._last = msgspec.msgpack.decode(msg.value(), type=EpochRecord)
+        raise DataPlaneError(f"reading the epochs topic {self.topic} timed out")
 
     def claim(self) -> int:
         """Fence older leaders, then commit and return the next epoch; raises Fenced if we lost a race."""
-        producer = Producer(transactional_producer_config(self.bootstrap, self.transactional_id))
+        producer = self._spare or Producer(transactional_producer_config(self.bootstrap, self.transactional_id))
+        self._spare = None
         try:
             producer.init_transactions(self.timeout_s)
             last = self.last_epoch()
@@ -109,7 +118,20 @@ class KafkaEpochStore:
             raise DataPlaneError(f"leadership check failed: {err}") from err
 
     def release(self) -> None:
-        self._producer = None
+        self._producer = None  # a used transactional producer is not reused: the next claim starts fresh
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+    """The partition's (low, high) offsets, retrying while leadership metadata settles (new topics)."""
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=max(deadline - time.monotonic(), 0.1),
+                                                  cached=False)
+        except KafkaException as err:
+            if not err.args[0].retriable() and err.args[0].code() != KafkaError.NOT_LEADER_FOR_PARTITION \
+                    or time.monotonic() > deadline:
+                raise DataPlaneError(f"reading the epochs topic end offset: {err}") from err
+            time.sleep(0.05)
 
 
 def _is_fenced(err: KafkaException) -> bool:

@@ -58,6 +58,7 @@ class Coordinator:
                                 config.node_id)
         duties = LeaderDuties(topics, store, config.bootstrap, self.kafka_topics.jobs, config.high_watermark,
                               config.admission_s, config.lease_s, self.log)
+        await loop.run_in_executor(self._executor, store.warm)
         self.log("started", pid=os.getpid(), lease_s=config.lease_s, domain=config.domain_id)
         heartbeat.write(self._status())
         next_heartbeat = time.monotonic() + config.heartbeat_s
@@ -156,6 +157,7 @@ class Coordinator:
             finally:
                 self._claiming = False
                 self._leaderless_since = None
+                asyncio.get_running_loop().run_in_executor(self._executor, store.warm)  # for the next claim
             term = LeaderTerm(node=self.config.node_id, epoch=epoch, since_ms=int(time.time() * 1000))
             self.newest = newer(self.newest, term)
             duties.on_elected(term)
