@@ -63,7 +63,8 @@ class Coordinator:
         heartbeat.write(self._status())
         next_heartbeat = time.monotonic() + config.heartbeat_s
         started = time.monotonic()
-        grace = max(1.0, 3 * config.lease_s)  # discover peers before the first claim
+        grace = max(1.0, 3 * config.lease_s)  # discover peers before the first claim...
+        discovered = False  # ...unless a live leader was seen: then this node knows the cluster
         watcher = asyncio.create_task(self._watch_pauses(stop))
         try:
             while not stop.is_set():
@@ -73,7 +74,8 @@ class Coordinator:
                     heartbeat.write(self._status())
                 self.membership.refresh(nodes.read())
                 self.newest = newest_live(leaders.read())
-                if now - started >= grace and now >= self._hold_claims_until:
+                discovered = discovered or self.newest is not None or now - started >= grace
+                if discovered and now >= self._hold_claims_until:
                     await self._elect(duties, store)
                 self._handle_pause(duties)  # re-check leadership right before acting
                 if duties.leading:
