@@ -41,6 +41,8 @@ def test_kafka_lifecycle_and_up_reusing_the_broker(tmp_path: Path, dds_domain: i
         assert report["bootstrap"] == info["bootstrap"] and report["broker_reused"]
         assert report["kafka_round_trip"]["round_trips"] == 20
         assert report["dds_round_trip"]["round_trips"] == 50 and report["dds_round_trip"]["lost"] == 0
+        assert report["coordinators"] == ["node-1", "node-2", "node-3"]
+        assert report["leader"] == "node-1" and report["leader_epoch"] >= 1
         assert "topics ready" in up.stderr  # progress is shown
     finally:
         stopped = sluice("kafka", "stop", "--data-dir", data)
