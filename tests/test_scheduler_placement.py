@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from msgspec.structs import replace
 
-from engine.model.limits import GiB
 from engine.scheduler.cluster import ClusterView
 from engine.scheduler.errors import QueueFull, Unschedulable
 from engine.scheduler.placement import Diagnosis, Placed, Placer

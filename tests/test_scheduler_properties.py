@@ -8,7 +8,6 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.model.limits import GiB
 from engine.scheduler.cluster import ClusterView
 from engine.scheduler.placement import Placed, Placer
 from engine.scheduler.policy import Quota, SchedulingPolicy, TenantPolicy

@@ -1,7 +1,6 @@
 """`sluice up`: the embedded default local cluster on 127.0.0.1."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
