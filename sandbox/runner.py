@@ -145,17 +145,19 @@ class SandboxedJob:
         self._status_r = status_r
 
     def _stop(self, reason: Reason, detail: str) -> None:
+        # Under the lock throughout: teardown (which may hand the cgroup to the next job) waits
+        # for a stop in progress, and a stop after the outcome is published does nothing.
         with self._stop_lock:
-            if self._stop_reason is not None or self._outcome is not None:
+            if self._stop_reason is not None or self._finished.is_set():
                 return
             self._stop_reason, self._stop_detail = reason, detail
-        # The launcher first: if it has not joined the cgroup yet, this alone stops everything;
-        # if it has, the namespace's init dies with it (PDEATHSIG) and the cgroup kill takes the rest.
-        try:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.cgroup.kill()
+            # The launcher first: if it has not joined the cgroup yet, this alone stops everything;
+            # if it has, the namespace's init dies with it (PDEATHSIG) and the cgroup kill takes the rest.
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.cgroup.kill()
 
     def _monitor(self) -> None:
         try:
@@ -164,7 +166,8 @@ class SandboxedJob:
             self.cgroup.kill()
             self._outcome = _error_outcome(f"monitoring failed: {err}", time.monotonic() - self.started)
         finally:
-            self._finished.set()
+            with self._stop_lock:
+                self._finished.set()
             try:
                 self._cleanup()
             finally:

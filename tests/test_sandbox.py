@@ -85,24 +85,34 @@ def test_impossible_limits_are_refused_at_start(sandbox):
         sandbox.start(["/bin/true"], Limits(cpus=(4096,)))  # no such CPU: the cgroup refuses, nothing starts
 
 
-class VanishingCgroupBackend:
-    """The real backend, except that the job's cgroup is gone by the time the launcher joins it."""
+class VanishingCgroup:
+    """A real job cgroup whose cgroup.procs path is gone by the time the launcher joins it."""
 
+    def __init__(self, real):
+        self.real, self.name = real, real.name
+
+    def procs_files(self):
+        return ["/sys/fs/cgroup/memory/sluice-no-such-cgroup/cgroup.procs"]
+
+    def __getattr__(self, attr):
+        return getattr(self.real, attr)
+
+
+class VanishingCgroupBackend:
     def __init__(self, real):
         self.real, self.version = real, real.version
 
     def create(self, name, limits):
-        job = self.real.create(name, limits)
-        job.procs_files = lambda: ["/sys/fs/cgroup/memory/sluice-no-such-cgroup/cgroup.procs"]
-        return job
+        return VanishingCgroup(self.real.create(name, limits))
 
-    def reap(self):
-        return self.real.reap()
+    def __getattr__(self, attr):
+        return getattr(self.real, attr)
 
 
 def test_launcher_failure_is_a_sandbox_error(sandbox):
     box = Sandbox(instance=f"vanish-{os.getpid()}", backend=VanishingCgroupBackend(sandbox.backend))
     outcome = box.run(["/bin/true"])
+    box.settle()
     assert outcome.reason is Reason.SANDBOX_ERROR
     assert outcome.detail.startswith("sluice-launcher: join cgroup /sys/fs/cgroup/memory/sluice-no-such-cgroup")
 

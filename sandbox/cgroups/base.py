@@ -66,10 +66,13 @@ def read(path: Path) -> str:
 
 
 def read_pids(procs: Path) -> list[int]:
+    """The pids in a cgroup; none when it is gone (ENOENT) or being removed (ENODEV)."""
     try:
         return [int(line) for line in procs.read_text().split()]
-    except FileNotFoundError:
-        return []
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENODEV):
+            return []
+        raise
 
 
 def flat_keyed(text: str, key: str) -> int:
