@@ -28,6 +28,8 @@ class CoordinatorProcess:
         for line in self.log_path.read_text().splitlines():
             if line.startswith("{"):
                 record = json.loads(line)
+                if "event" not in record:  # library logs (librdkafka) share the stream
+                    continue
                 if kind is None or record["event"] == kind:
                     out.append(record)
         return out
