@@ -1,6 +1,7 @@
 """Shared helpers for benchmarks: percentiles and the final JSON line."""
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import sys
@@ -19,6 +20,6 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def finish(name: str, figures: dict[str, Any]) -> None:
     """Print the benchmark's figures as one JSON object, the last line of its output."""
-    env = {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}
+    env = {"python": platform.python_version(), "cpus": os.cpu_count()}
     print(msgspec.json.encode({"benchmark": name, **figures, "env": env}).decode(), flush=True)
     sys.stdout.flush()

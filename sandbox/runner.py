@@ -249,9 +249,10 @@ class SandboxedJob:
             self._stop(Reason.GPU_MEMORY_EXCEEDED, problem)
 
     def _cleanup(self) -> None:
-        for closer in (getattr(self, "proc", None) and self.proc.stdout, getattr(self, "proc", None) and self.proc.stderr):
-            if closer:
-                closer.close()
+        proc = getattr(self, "proc", None)  # absent when the spawn itself failed
+        if proc is not None:
+            proc.stdout.close()
+            proc.stderr.close()
         if hasattr(self, "_status_r"):
             try:
                 os.close(self._status_r)
