@@ -104,8 +104,10 @@ def kill_all(procs: Path, timeout_s: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def remove_dir(path: Path, timeout_s: float = 5.0) -> None:
-    """rmdir a cgroup, retrying while the kernel still tears its last processes down."""
+def remove_dir(path: Path, timeout_s: float = 30.0) -> None:
+    """rmdir a cgroup, retrying while it is busy: the kernel still tears its last processes down, or
+    (after a coordinator crash) a launcher orphaned to the host's init stays a zombie until that init
+    reaps it, which can take seconds on a loaded host."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
