@@ -47,8 +47,10 @@ class NodeView:
     free_millicores: int = 0
     free_memory: int = 0
     total_millicores: int = 0
+    numa_by_id: dict[int, NumaView] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.numa_by_id = {n.id: n for n in self.numa}
         self.recount()
 
     def copy(self) -> NodeView:
@@ -108,36 +110,23 @@ class PoolIndex:
     gpu_node_numa: list[tuple[int, str, int]] = field(default_factory=list)  # the same, of GPU nodes
     gpu: list[tuple[int, str, int]] = field(default_factory=list)  # (free memory, node id, gpu index)
 
-    def add(self, node: NodeView, take: Take | None = None) -> None:
-        """Index ``node`` (only the NUMA nodes and GPUs ``take`` touches, when given)."""
-        if take is None:
-            self.members.add(node.node_id)
+    def add(self, node: NodeView) -> None:
+        self.members.add(node.node_id)
         numa_index = self.gpu_node_numa if node.gpus else self.numa
-        for numa in _touched_numa(node, take):
+        for numa in node.numa:
             bisect.insort(numa_index, (numa.free_millicores, node.node_id, numa.id))
-        for gpu in _touched_gpus(node, take):
+        for gpu in node.gpus:
             if not gpu.exclusive:
                 bisect.insort(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
 
-    def remove(self, node: NodeView, take: Take | None = None) -> None:
-        if take is None:
-            self.members.discard(node.node_id)
+    def remove(self, node: NodeView) -> None:
+        self.members.discard(node.node_id)
         numa_index = self.gpu_node_numa if node.gpus else self.numa
-        for numa in _touched_numa(node, take):
+        for numa in node.numa:
             _remove(numa_index, (numa.free_millicores, node.node_id, numa.id))
-        for gpu in _touched_gpus(node, take):
+        for gpu in node.gpus:
             if not gpu.exclusive:
                 _remove(self.gpu, (gpu.free_memory, node.node_id, gpu.index))
-
-
-def _touched_numa(node: NodeView, take: Take | None) -> list[NumaView]:
-    if take is None:
-        return node.numa
-    return [n for n in node.numa if any(n.id == part[0] for part in take.numa)]
-
-
-def _touched_gpus(node: NodeView, take: Take | None) -> list[GpuView]:
-    return node.gpus if take is None else [node.gpus[p] for p in take.gpus]
 
 
 def _remove(items: list, key: tuple) -> None:
@@ -196,22 +185,36 @@ class ClusterView:
 
     def _change(self, node_id: str, take: Take, sign: int) -> None:
         node = self.nodes[node_id]
-        index = self.pools[node.pool]
-        index.remove(node, take)
-        apply_take(node, take, sign)
-        index.add(node, take)
+        apply_take(node, take, sign, self.pools[node.pool])
 
 
-def apply_take(node: NodeView, take: Take, sign: int) -> None:
-    """Add (sign=+1) or subtract (sign=-1) ``take`` from ``node``'s free capacity."""
+def apply_take(node: NodeView, take: Take, sign: int, index: PoolIndex | None = None) -> None:
+    """Add (sign=+1) or subtract (sign=-1) ``take`` from ``node``'s free capacity.
+
+    With ``index`` (the node's pool index), the entries of the NUMA nodes and GPUs
+    that change are moved to their new place in its sorted lists.
+    """
+    node_id = node.node_id
+    numa_index = None if index is None else (index.gpu_node_numa if node.gpus else index.numa)
     for numa_id, millicores, memory in take.numa:
-        numa = next(n for n in node.numa if n.id == numa_id)
-        numa.free_millicores += sign * millicores
-        numa.free_memory += sign * memory
-    for index in take.gpus:
-        gpu = node.gpus[index]
+        numa = node.numa_by_id[numa_id]
+        if numa_index is not None:
+            _remove(numa_index, (numa.free_millicores, node_id, numa_id))
+        millicores *= sign
+        memory *= sign
+        numa.free_millicores += millicores
+        numa.free_memory += memory
+        node.free_millicores += millicores
+        node.free_memory += memory
+        if numa_index is not None:
+            bisect.insort(numa_index, (numa.free_millicores, node_id, numa_id))
+    for position in take.gpus:
+        gpu = node.gpus[position]
+        if index is not None and not gpu.exclusive:
+            _remove(index.gpu, (gpu.free_memory, node_id, gpu.index))
         gpu.free_memory += sign * take.gpu_memory
         gpu.jobs -= sign
         if take.exclusive_gpu:
             gpu.exclusive = sign < 0
-    node.recount()
+        if index is not None and not gpu.exclusive:
+            bisect.insort(index.gpu, (gpu.free_memory, node_id, gpu.index))

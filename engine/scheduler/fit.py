@@ -28,12 +28,13 @@ class Fit(NamedTuple):
 
 def usable_gpus(req: Resources, node: NodeView) -> list[tuple[int, GpuView]]:
     """GPUs that can take this request, tightest first (best fit), ties by index."""
+    need, exclusive = req.gpu_memory_bytes, req.exclusive_gpu
     usable = [
-        (pos, g) for pos, g in enumerate(node.gpus)
-        if not g.exclusive and g.free_memory >= req.gpu_memory_bytes and not (req.exclusive_gpu and g.jobs)
+        (g.free_memory, g.index, pos, g) for pos, g in enumerate(node.gpus)
+        if not g.exclusive and g.free_memory >= need and not (exclusive and g.jobs)
     ]
-    usable.sort(key=lambda pg: (pg[1].free_memory, pg[1].index))
-    return usable
+    usable.sort()  # GPU indexes are unique: the GpuViews themselves are never compared
+    return [(pos, g) for _, _, pos, g in usable]
 
 
 def fit(req: Resources, node: NodeView) -> Fit | str:
@@ -66,16 +67,19 @@ def fit(req: Resources, node: NodeView) -> Fit | str:
 
 
 def _best_single_numa(req: Resources, candidates: list[NumaView], gpus: list[tuple[int, GpuView]]) -> Fit:
+    usable_on: dict[int | None, int] = {}  # usable GPUs per NUMA node
+    for _, gpu in gpus:
+        usable_on[gpu.numa_node] = usable_on.get(gpu.numa_node, 0) + 1
     best: tuple | None = None
     for numa in candidates:
-        chosen = _pick_gpus(req, gpus, numa.id)
-        local = sum(1 for _, g in chosen if g.numa_node == numa.id)
+        local = min(req.gpus, usable_on.get(numa.id, 0))  # _pick_gpus takes local GPUs first
         # Most local GPUs, then the tightest NUMA node (best fit), then the lowest id.
         key = (-local, numa.free_millicores - req.millicores, numa.free_memory - req.memory_bytes, numa.id)
         if best is None or key < best[0]:
-            best = (key, numa, chosen, local)
+            best = (key, numa, local)
     assert best is not None
-    _, numa, chosen, local = best
+    _, numa, local = best
+    chosen = _pick_gpus(req, gpus, numa.id)
     take = Take(((numa.id, req.millicores, req.memory_bytes),), tuple(p for p, _ in chosen),
                 req.gpu_memory_bytes, req.exclusive_gpu)
     return Fit(take, True, local, _slack(req, chosen))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -58,14 +60,19 @@ class Placer:
         self.candidates = candidates
         self.order = order
         self._spread = any(isinstance(s, CpuPacking) and s.spread for s in scores)
+        self._weighted = tuple((s.weight, s.score) for s in scores)
 
     def place(self, job: JobSpec, view: ClusterView) -> Placed | Diagnosis:
         index = view.pools.get(job.pool)
-        feasible: list[tuple[str, Fit]] = []
-        checks = [f.filter for f in self.filters if f.pre_filter(job)]
-        req, nodes = job.resources, view.nodes
+        feasible: list[tuple[NodeView, Fit]] = []
         if index is not None:
-            for node_id in self._candidate_ids(job, view, index):
+            checks = [f.filter for f in self.filters if f.pre_filter(job)]
+            req, nodes, wanted = job.resources, view.nodes, self.candidates
+            seen: set[str] = set()
+            for node_id in self._candidate_ids(job, index, seen):
+                if node_id in seen:
+                    continue
+                seen.add(node_id)
                 node = nodes[node_id]
                 for check in checks:
                     if check(job, node):
@@ -73,41 +80,41 @@ class Placer:
                 else:
                     result = fit(req, node)
                     if type(result) is Fit:
-                        feasible.append((node_id, result))
-                        if len(feasible) >= self.candidates:
+                        feasible.append((node, result))
+                        if len(feasible) >= wanted:
                             break
         if not feasible:
             return self.diagnose(job, view)
-        scored = [(-self._score(job, nodes[node_id], node_fit), node_id, node_fit) for node_id, node_fit in feasible]
-        score, node_id, node_fit = min(scored, key=lambda t: (t[0], t[1]))
+        if len(feasible) == 1:
+            node, node_fit = feasible[0]
+            return Placed(node.node_id, node_fit, self._score(job, node, node_fit))
+        # The highest score wins; ties go to the lowest node id.
+        score, node_id, node_fit = min((-self._score(job, node, node_fit), node.node_id, node_fit)
+                                       for node, node_fit in feasible)
         return Placed(node_id, node_fit, -score)
 
     def _score(self, job: JobSpec, node: NodeView, node_fit: Fit) -> float:
         total = 0.0
-        for scorer in self.scores:
-            total += scorer.weight * scorer.score(job, node, node_fit)
+        for weight, score in self._weighted:
+            total += weight * score(job, node, node_fit)
         return total
 
-    def _candidate_ids(self, job: JobSpec, view: ClusterView, index: PoolIndex) -> Iterator[str]:
+    def _candidate_ids(self, job: JobSpec, index: PoolIndex, seen: set[str]) -> Iterator[str]:
+        """Node ids in visiting order; a node may come more than once (the caller skips those in ``seen``)."""
         req = job.resources
         if self.order == "first_fit":
-            yield from sorted(index.members)
-            return
-        seen: set[str] = set()
+            return iter(sorted(index.members))
         if req.gpus:
-            orders = [_from(index.gpu, req.gpu_memory_bytes)]
+            ordered = _from(index.gpu, req.gpu_memory_bytes)
         elif self._spread:
-            orders = [reversed(index.numa), reversed(index.gpu_node_numa)]
+            ordered = chain(reversed(index.numa), reversed(index.gpu_node_numa))
         else:  # CPU-only jobs: CPU-only nodes first, then GPU nodes' spare CPUs
-            orders = [_from(index.numa, req.millicores), _from(index.gpu_node_numa, req.millicores)]
-        for ordered in orders:
-            for _, node_id, _ in ordered:
-                if node_id not in seen:
-                    seen.add(node_id)
-                    yield node_id
+            ordered = chain(_from(index.numa, req.millicores), _from(index.gpu_node_numa, req.millicores))
+        ids = map(itemgetter(1), ordered)
         if not req.gpus and req.numa is not NumaPolicy.STRICT:
             # Jobs that may spread across NUMA nodes can fit where no single NUMA node has room.
-            yield from sorted(index.members - seen)
+            return chain(ids, _unvisited(index, seen))
+        return ids
 
     def diagnose(self, job: JobSpec, view: ClusterView) -> Diagnosis:
         """Visit every node of the pool and count why each one is out (the slow, explaining path)."""
@@ -125,8 +132,12 @@ class Placer:
 
 def _from(entries: list[tuple[int, str, int]], least: int) -> Iterator[tuple[int, str, int]]:
     """Entries with a first field >= ``least``, ascending, without copying the list."""
-    for i in range(bisect.bisect_left(entries, (least,)), len(entries)):
-        yield entries[i]
+    return map(entries.__getitem__, range(bisect.bisect_left(entries, (least,)), len(entries)))
+
+
+def _unvisited(index: PoolIndex, seen: set[str]) -> Iterator[str]:
+    """The pool's nodes not yet in ``seen``, by id; computed only once the iteration reaches it."""
+    yield from sorted(index.members - seen)
 
 
 def _nearest_miss(job: JobSpec, nodes: list) -> str:

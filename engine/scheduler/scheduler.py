@@ -119,18 +119,17 @@ class Scheduler:
         if reason := self._quota_reason(job.spec):
             job.why = reason
             return None
-        shape = (job.spec.pool, tuple(sorted(job.spec.node_selector.items())), job.spec.resources)
-        if shape in unplaceable:
-            job.why = unplaceable[shape]
+        if unplaceable and (why := unplaceable.get(_shape(job.spec))) is not None:
+            job.why = why
             return None
         placed = self.placer.place(job.spec, self.view)
-        if isinstance(placed, Placed):
+        if type(placed) is Placed:
             return self._assign(job, placed)
         assert isinstance(placed, Diagnosis)
         job.why = str(placed)
-        return self._maybe_preempt(job, unplaceable, shape)
+        return self._maybe_preempt(job, unplaceable)
 
-    def _maybe_preempt(self, job: PendingJob, unplaceable: dict[tuple, str], shape: tuple) -> Preempt | None:
+    def _maybe_preempt(self, job: PendingJob, unplaceable: dict[tuple, str]) -> Preempt | None:
         if job.key in self._preempting:
             if all(v in self.running for v in self._preempting[job.key]):
                 job.why = f"waiting for {len(self._preempting[job.key])} preempted attempts to stop"
@@ -140,7 +139,7 @@ class Scheduler:
         candidates = (r for k, r in self.running.items() if k not in evicting)
         plan = plan_preemption(job.spec, self.view, candidates, self.placer.filters)
         if plan is None:
-            unplaceable[shape] = job.why
+            unplaceable[_shape(job.spec)] = job.why
             return None
         self._preempting[job.key] = plan.victims
         job.why = f"preempting {len(plan.victims)} attempts on {plan.node_id}"
@@ -164,11 +163,12 @@ class Scheduler:
 
     def _placement(self, spec: JobSpec, node_id: str, node_fit: Fit) -> Placement:
         node = self.view.nodes[node_id]
-        numa_ids = [numa_id for numa_id, _, _ in node_fit.take.numa]
-        pinned = spec.resources.numa is not NumaPolicy.NONE and node_fit.single_numa
-        cpus = [c for n in node.numa if n.id in numa_ids for c in n.cpus] if pinned else []
-        return Placement(numa_nodes=numa_ids if pinned else [], cpus=cpus,
-                         gpu_uuids=[node.gpus[p].uuid for p in node_fit.take.gpus])
+        take = node_fit.take
+        gpu_uuids = [node.gpus[p].uuid for p in take.gpus]
+        if spec.resources.numa is NumaPolicy.NONE or not node_fit.single_numa:
+            return Placement(gpu_uuids=gpu_uuids)
+        numa_id = take.numa[0][0]
+        return Placement(numa_nodes=[numa_id], cpus=list(node.numa_by_id[numa_id].cpus), gpu_uuids=gpu_uuids)
 
     def _quota_reason(self, spec: JobSpec) -> str | None:
         quota = self.policy.tenant(spec.tenant).quota
@@ -197,3 +197,8 @@ class Scheduler:
         usage.gpus -= len(running.take.gpus)
         usage.gpu_memory -= len(running.take.gpus) * running.take.gpu_memory
         self.queues.charge(running.tenant, -running.rate)
+
+
+def _shape(spec: JobSpec) -> tuple:
+    """Jobs of one shape fit in the same places: once one does not fit, the rest of the cycle skips them."""
+    return (spec.pool, tuple(sorted(spec.node_selector.items())), spec.resources)
