@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import NamedTuple
+import msgspec
 
 from engine.model import NodeStatus, Resources
 
@@ -65,7 +65,7 @@ class NodeView:
         self.total_millicores = sum(n.total_millicores for n in self.numa)
 
 
-class Take(NamedTuple):
+class Take(msgspec.Struct, frozen=True, gc=False):
     """What one attempt takes from one node: per NUMA node CPU/memory, and GPUs."""
 
     numa: tuple[tuple[int, int, int], ...]  # (numa id, millicores, memory bytes)
@@ -74,8 +74,7 @@ class Take(NamedTuple):
     exclusive_gpu: bool
 
 
-@dataclass(slots=True)
-class Reservation:
+class Reservation(msgspec.Struct, frozen=True, gc=False):
     key: str  # "job_id/attempt"
     node_id: str
     take: Take

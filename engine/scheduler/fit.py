@@ -6,7 +6,7 @@ and the tightest GPUs (best fit on free GPU memory, so large holes stay whole).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import msgspec
 
 from engine.model import NumaPolicy, Resources
 from engine.scheduler.cluster import GpuView, NodeView, NumaView, Take
@@ -19,7 +19,7 @@ INSUFFICIENT_GPU_MEMORY = "Insufficient free GPU memory"
 NO_SINGLE_NUMA = "No single NUMA node fits (numa=strict)"
 
 
-class Fit(NamedTuple):
+class Fit(msgspec.Struct, frozen=True, gc=False):
     take: Take
     single_numa: bool
     gpus_local: int  # chosen GPUs on the NUMA node of the CPUs (single-NUMA fits only)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from dataclasses import dataclass
-from typing import NamedTuple
+
+import msgspec
 
 from engine.model import JobSpec, NumaPolicy
 from engine.model.limits import GiB
@@ -23,7 +24,7 @@ from engine.scheduler.fit import Fit, fit
 from engine.scheduler.plugins import DEFAULT_FILTERS, DEFAULT_SCORES, CpuPacking, FilterPlugin, ScorePlugin
 
 
-class Placed(NamedTuple):
+class Placed(msgspec.Struct, frozen=True, gc=False):
     node_id: str
     fit: Fit
     score: float

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import NamedTuple
+
+import msgspec
 
 from engine.model import JobSpec
 from engine.scheduler.cluster import ClusterView, NodeView, Take, apply_take
@@ -22,7 +23,7 @@ from engine.scheduler.plugins import FilterPlugin
 EXACT_SEARCH_LIMIT = 8  # candidates per node searched exhaustively (2**8 subsets)
 
 
-class RunningJob(NamedTuple):
+class RunningJob(msgspec.Struct, frozen=True, gc=False):
     key: str  # "job_id/attempt"
     tenant: str
     node_id: str

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import msgspec
+
 from engine.model import JobSpec, NodeStatus, NumaPolicy, Placement
 from engine.scheduler.cluster import ClusterView
 from engine.scheduler.errors import QueueFull, Unschedulable
@@ -21,15 +23,13 @@ from engine.scheduler.preemption import RunningJob, plan_preemption
 from engine.scheduler.queues import FairQueues, PendingJob
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+class Assign(msgspec.Struct, frozen=True):
     job: PendingJob
     node_id: str
     placement: Placement
 
 
-@dataclass(frozen=True, slots=True)
-class Preempt:
+class Preempt(msgspec.Struct, frozen=True):
     job: PendingJob  # stays pending; it is placed once the victims are gone
     node_id: str
     victims: tuple[str, ...]
