@@ -47,18 +47,20 @@ class _TenantQueue:
     size: int = 0
 
     def head(self, now: float, starvation_timeout_s: float) -> tuple[int, PendingJob] | None:
-        """(band, job): band 0 for the oldest job once it is starving, else 1 and the priority head."""
-        _drop_stale(self.by_age, -1)
-        if self.by_age and now - self.by_age[0][-1].enqueued_at > starvation_timeout_s:
-            return 0, self.by_age[0][-1]
-        _drop_stale(self.by_priority, -1)
-        return (1, self.by_priority[0][-1]) if self.by_priority else None
+        """(band, job): band 0 for the oldest job once it is starving, else 1 and the priority head.
 
-
-def _drop_stale(heap: list, at: int) -> None:
-    """Lazy deletion: pop entries whose push token is no longer the job's current one."""
-    while heap and heap[0][at - 1] != heap[0][at].token:
-        heapq.heappop(heap)
+        Heap entries end with (push token, job); an entry whose token is no longer the
+        job's is stale (the job was taken or pushed again) and is dropped here, lazily.
+        """
+        by_age = self.by_age
+        while by_age and by_age[0][1] != by_age[0][2].token:
+            heapq.heappop(by_age)
+        if by_age and now - by_age[0][2].enqueued_at > starvation_timeout_s:
+            return 0, by_age[0][2]
+        by_priority = self.by_priority
+        while by_priority and by_priority[0][2] != by_priority[0][3].token:
+            heapq.heappop(by_priority)
+        return (1, by_priority[0][3]) if by_priority else None
 
 
 class FairQueues:
@@ -113,15 +115,18 @@ class FairQueues:
             self._heads.clear()
             self._dirty.update(self._tenants)
             self._heads_now = now
+        heads, versions = self._heads, self._versions
         for tenant in self._dirty:
-            version = self._versions[tenant] = self._versions.get(tenant, 0) + 1
+            version = versions[tenant] = versions.get(tenant, 0) + 1
             queue = self._tenants.get(tenant)
             if queue is not None and queue.size:
                 key, job = self._head_key(tenant, queue, now)
-                heapq.heappush(self._heads, (key, version, tenant, job))
+                if heads and heads[0][2] == tenant:  # its old entry is on top (it was just popped): replace it
+                    heapq.heapreplace(heads, (key, version, tenant, job))
+                else:
+                    heapq.heappush(heads, (key, version, tenant, job))
         self._dirty.clear()
-        heads = self._heads
-        while heads and heads[0][1] != self._versions[heads[0][2]]:
+        while heads and heads[0][1] != versions[heads[0][2]]:
             heapq.heappop(heads)
         if not heads:
             return None

@@ -9,7 +9,7 @@ decisions.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 
@@ -18,7 +18,7 @@ from engine.scheduler.cluster import ClusterView
 from engine.scheduler.errors import QueueFull, Unschedulable
 from engine.scheduler.fit import Fit
 from engine.scheduler.placement import Diagnosis, Placed, Placer
-from engine.scheduler.policy import SchedulingPolicy
+from engine.scheduler.policy import Quota, SchedulingPolicy
 from engine.scheduler.preemption import RunningJob, plan_preemption
 from engine.scheduler.queues import FairQueues, PendingJob
 
@@ -35,11 +35,13 @@ class Preempt(msgspec.Struct, frozen=True):
     victims: tuple[str, ...]
 
 
-@dataclass
-class CycleResult:
-    assignments: list[Assign] = field(default_factory=list)
-    preemptions: list[Preempt] = field(default_factory=list)
+class CycleResult(msgspec.Struct):
+    assignments: list[Assign] = []
+    preemptions: list[Preempt] = []
     waiting: int = 0
+
+
+_NO_QUOTA = Quota()
 
 
 @dataclass(slots=True)
@@ -98,17 +100,19 @@ class Scheduler:
         self.queues.advance(now)
         passed: list[PendingJob] = []
         unplaceable: dict[tuple, str] = {}  # jobs of one shape that did not fit this cycle
-        limit = max_decisions if max_decisions is not None else len(self.queues)
-        while len(result.assignments) + len(result.preemptions) < limit:
+        decisions = max_decisions if max_decisions is not None else len(self.queues)
+        while decisions > 0:
             job = self.queues.pop_next(now)
             if job is None:
                 break
             outcome = self._consider(job, unplaceable)
-            if isinstance(outcome, Assign):
+            if type(outcome) is Assign:
                 result.assignments.append(outcome)
+                decisions -= 1
                 continue
-            if isinstance(outcome, Preempt):
+            if outcome is not None:
                 result.preemptions.append(outcome)
+                decisions -= 1
             passed.append(job)
         for job in passed:
             self.queues.push(job)
@@ -172,6 +176,8 @@ class Scheduler:
 
     def _quota_reason(self, spec: JobSpec) -> str | None:
         quota = self.policy.tenant(spec.tenant).quota
+        if quota == _NO_QUOTA:
+            return None
         used = self._tenant_running[spec.tenant]
         req = spec.resources
         checks = (
