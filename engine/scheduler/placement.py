@@ -65,10 +65,10 @@ class Placer:
 
     def place(self, job: JobSpec, view: ClusterView) -> Placed | Diagnosis:
         index = view.pools.get(job.pool)
-        feasible: list[tuple[NodeView, Fit]] = []
+        best: Placed | None = None
         if index is not None:
             checks = [f.filter for f in self.filters if f.pre_filter(job)]
-            req, nodes, wanted = job.resources, view.nodes, self.candidates
+            req, nodes, weighted, left = job.resources, view.nodes, self._weighted, self.candidates
             seen: set[str] = set()
             for node_id in self._candidate_ids(job, index, seen):
                 if node_id in seen:
@@ -79,26 +79,19 @@ class Placer:
                     if check(job, node):
                         break
                 else:
-                    result = fit(req, node)
-                    if type(result) is Fit:
-                        feasible.append((node, result))
-                        if len(feasible) >= wanted:
-                            break
-        if not feasible:
-            return self.diagnose(job, view)
-        if len(feasible) == 1:
-            node, node_fit = feasible[0]
-            return Placed(node.node_id, node_fit, self._score(job, node, node_fit))
-        # The highest score wins; ties go to the lowest node id.
-        score, node_id, node_fit = min((-self._score(job, node, node_fit), node.node_id, node_fit)
-                                       for node, node_fit in feasible)
-        return Placed(node_id, node_fit, -score)
-
-    def _score(self, job: JobSpec, node: NodeView, node_fit: Fit) -> float:
-        total = 0.0
-        for weight, score in self._weighted:
-            total += weight * score(job, node, node_fit)
-        return total
+                    node_fit = fit(req, node)
+                    if type(node_fit) is not Fit:
+                        continue
+                    score = 0.0
+                    for weight, scorer in weighted:
+                        score += weight * scorer(job, node, node_fit)
+                    # The highest score wins; ties go to the lowest node id.
+                    if best is None or score > best.score or (score == best.score and node_id < best.node_id):
+                        best = Placed(node_id, node_fit, score)
+                    left -= 1
+                    if not left:
+                        break
+        return best if best is not None else self.diagnose(job, view)
 
     def _candidate_ids(self, job: JobSpec, index: PoolIndex, seen: set[str]) -> Iterator[str]:
         """Node ids in visiting order; a node may come more than once (the caller skips those in ``seen``)."""

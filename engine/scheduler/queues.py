@@ -159,6 +159,8 @@ class FairQueues:
 
     def charge(self, tenant: str, rate: float) -> None:
         """A job of ``tenant`` started using ``rate`` units/s (negative: it stopped)."""
-        usage = self.usage.setdefault(tenant, TenantUsage())
+        usage = self.usage.get(tenant)
+        if usage is None:
+            usage = self.usage[tenant] = TenantUsage()
         usage.allocated = max(0.0, usage.allocated + rate)
         self._dirty.add(tenant)
