@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-import msgspec
 
 from engine.model import NodeStatus, Resources
+from engine.scheduler.records import Reservation, Take
 
 
 @dataclass(slots=True)
@@ -63,22 +63,6 @@ class NodeView:
         self.free_millicores = sum(n.free_millicores for n in self.numa)
         self.free_memory = sum(n.free_memory for n in self.numa)
         self.total_millicores = sum(n.total_millicores for n in self.numa)
-
-
-class Take(msgspec.Struct, frozen=True, gc=False):
-    """What one attempt takes from one node: per NUMA node CPU/memory, and GPUs."""
-
-    numa: tuple[tuple[int, int, int], ...]  # (numa id, millicores, memory bytes)
-    gpus: tuple[int, ...]  # positions in NodeView.gpus
-    gpu_memory: int  # per GPU
-    exclusive_gpu: bool
-
-
-class Reservation(msgspec.Struct, frozen=True, gc=False):
-    key: str  # "job_id/attempt"
-    node_id: str
-    take: Take
-    resources: Resources
 
 
 def node_view(status: NodeStatus) -> NodeView:

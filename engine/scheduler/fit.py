@@ -6,10 +6,9 @@ and the tightest GPUs (best fit on free GPU memory, so large holes stay whole).
 """
 from __future__ import annotations
 
-import msgspec
-
 from engine.model import NumaPolicy, Resources
-from engine.scheduler.cluster import GpuView, NodeView, NumaView, Take
+from engine.scheduler.cluster import GpuView, NodeView, NumaView
+from engine.scheduler.records import Fit, Take
 
 # Reasons a node does not fit, as counted in diagnoses.
 INSUFFICIENT_CPU = "Insufficient cpu"
@@ -17,13 +16,6 @@ INSUFFICIENT_MEMORY = "Insufficient memory"
 INSUFFICIENT_GPUS = "Insufficient GPUs"
 INSUFFICIENT_GPU_MEMORY = "Insufficient free GPU memory"
 NO_SINGLE_NUMA = "No single NUMA node fits (numa=strict)"
-
-
-class Fit(msgspec.Struct, frozen=True, gc=False):
-    take: Take
-    single_numa: bool
-    gpus_local: int  # chosen GPUs on the NUMA node of the CPUs (single-NUMA fits only)
-    gpu_slack: int  # free GPU memory left on the chosen GPUs after placing
 
 
 def usable_gpus(req: Resources, node: NodeView) -> list[tuple[int, GpuView]]:

@@ -15,19 +15,12 @@ from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 
-import msgspec
-
 from engine.model import JobSpec, NumaPolicy
 from engine.model.limits import GiB
-from engine.scheduler.cluster import ClusterView, NodeView, PoolIndex
-from engine.scheduler.fit import Fit, fit
+from engine.scheduler.cluster import ClusterView, PoolIndex
+from engine.scheduler.fit import fit
 from engine.scheduler.plugins import DEFAULT_FILTERS, DEFAULT_SCORES, CpuPacking, FilterPlugin, ScorePlugin
-
-
-class Placed(msgspec.Struct, frozen=True, gc=False):
-    node_id: str
-    fit: Fit
-    score: float
+from engine.scheduler.records import Fit, Placed
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from engine.model import JobSpec, NumaPolicy
 from engine.scheduler.cluster import NodeView
-from engine.scheduler.fit import Fit
+from engine.scheduler.records import Fit
 
 
 class FilterPlugin(Protocol):

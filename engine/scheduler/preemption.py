@@ -13,24 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
-import msgspec
-
 from engine.model import JobSpec
-from engine.scheduler.cluster import ClusterView, NodeView, Take, apply_take
-from engine.scheduler.fit import Fit, fit
+from engine.scheduler.cluster import ClusterView, NodeView, apply_take
+from engine.scheduler.fit import fit
 from engine.scheduler.plugins import FilterPlugin
+from engine.scheduler.records import Fit, RunningJob
 
 EXACT_SEARCH_LIMIT = 8  # candidates per node searched exhaustively (2**8 subsets)
-
-
-class RunningJob(msgspec.Struct, frozen=True, gc=False):
-    key: str  # "job_id/attempt"
-    tenant: str
-    node_id: str
-    priority: int
-    preemptible: bool
-    take: Take
-    rate: float  # resource units per second, the cost of evicting it
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,18 +45,32 @@ class _TenantQueue:
     by_priority: list[tuple[int, int, int, PendingJob]] = field(default_factory=list)
     by_age: list[tuple[int, int, PendingJob]] = field(default_factory=list)
     size: int = 0
+    # No queued job is older than this (a lower bound: it may belong to a job already taken).
+    oldest_at: float = math.inf
+
+    def add(self, job: PendingJob) -> None:
+        heapq.heappush(self.by_priority, (-job.spec.priority, job.seq, job.token, job))
+        heapq.heappush(self.by_age, (job.seq, job.token, job))  # a re-pushed job keeps its place by age
+        self.size += 1
+        if job.enqueued_at < self.oldest_at:
+            self.oldest_at = job.enqueued_at
+        if len(self.by_age) > 2 * self.size + 64:  # by_age is only read near starvation: drop stale entries now
+            self.by_age = [entry for entry in self.by_age if entry[1] == entry[2].token]
+            heapq.heapify(self.by_age)
 
     def head(self, now: float, starvation_timeout_s: float) -> tuple[int, PendingJob] | None:
         """(band, job): band 0 for the oldest job once it is starving, else 1 and the priority head.
 
         Heap entries end with (push token, job); an entry whose token is no longer the
-        job's is stale (the job was taken or pushed again) and is dropped here, lazily.
+        job's is stale (the job was taken or pushed again) and is dropped lazily.
         """
-        by_age = self.by_age
-        while by_age and by_age[0][1] != by_age[0][2].token:
-            heapq.heappop(by_age)
-        if by_age and now - by_age[0][2].enqueued_at > starvation_timeout_s:
-            return 0, by_age[0][2]
+        if now - self.oldest_at > starvation_timeout_s:  # someone may be starving: find the oldest
+            by_age = self.by_age
+            while by_age and by_age[0][1] != by_age[0][2].token:
+                heapq.heappop(by_age)
+            self.oldest_at = by_age[0][2].enqueued_at if by_age else math.inf
+            if now - self.oldest_at > starvation_timeout_s:
+                return 0, by_age[0][2]
         by_priority = self.by_priority
         while by_priority and by_priority[0][2] != by_priority[0][3].token:
             heapq.heappop(by_priority)
@@ -72,9 +86,10 @@ class FairQueues:
         self.usage: dict[str, TenantUsage] = {}
         self._seq = 0
         self._clock = now
-        # Each tenant's head job in a heap by order key; an entry is current while its version is
-        # the tenant's. A tenant whose queue or usage changed is "dirty" and re-entered at the next pop.
-        self._heads: list[tuple[tuple, int, str, PendingJob]] = []
+        # Each tenant's head job in a heap by (band, -priority, fair key, seq, version, tenant, job); an
+        # entry is current while its version is the tenant's. A tenant whose queue or usage changed is
+        # "dirty" and re-entered at the next pop.
+        self._heads: list[tuple] = []
         self._versions: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._heads_now: float | None = None  # the `now` the heads were computed for (aging)
@@ -94,10 +109,10 @@ class FairQueues:
             job.seq = self._seq
         self._tokens += 1
         job.token = self._tokens
-        queue = self._tenants.setdefault(job.spec.tenant, _TenantQueue())
-        heapq.heappush(queue.by_priority, (-job.spec.priority, job.seq, job.token, job))
-        heapq.heappush(queue.by_age, (job.seq, job.token, job))  # a re-pushed job keeps its place by age
-        queue.size += 1
+        queue = self._tenants.get(job.spec.tenant)
+        if queue is None:
+            queue = self._tenants[job.spec.tenant] = _TenantQueue()
+        queue.add(job)
         self._jobs[job.key] = job
         self._dirty.add(job.spec.tenant)
 
@@ -115,28 +130,25 @@ class FairQueues:
             self._heads.clear()
             self._dirty.update(self._tenants)
             self._heads_now = now
-        heads, versions = self._heads, self._versions
+        heads, versions, starvation_timeout_s = self._heads, self._versions, self.policy.starvation_timeout_s
         for tenant in self._dirty:
             version = versions[tenant] = versions.get(tenant, 0) + 1
             queue = self._tenants.get(tenant)
             if queue is not None and queue.size:
-                key, job = self._head_key(tenant, queue, now)
-                if heads and heads[0][2] == tenant:  # its old entry is on top (it was just popped): replace it
-                    heapq.heapreplace(heads, (key, version, tenant, job))
+                band, job = queue.head(now, starvation_timeout_s)  # type: ignore[misc]
+                entry = (band, -job.spec.priority if band else 0, self.fair_key(tenant), job.seq, version, tenant, job)
+                if heads and heads[0][5] == tenant:  # its old entry is on top (it was just popped): replace it
+                    heapq.heapreplace(heads, entry)
                 else:
-                    heapq.heappush(heads, (key, version, tenant, job))
+                    heapq.heappush(heads, entry)
         self._dirty.clear()
-        while heads and heads[0][1] != versions[heads[0][2]]:
+        while heads and heads[0][4] != versions[heads[0][5]]:
             heapq.heappop(heads)
         if not heads:
             return None
-        job = heads[0][3]
+        job = heads[0][6]
         self.remove(job.key)
         return job
-
-    def _head_key(self, tenant: str, queue: _TenantQueue, now: float) -> tuple:
-        band, job = queue.head(now, self.policy.starvation_timeout_s)  # type: ignore[misc]
-        return (band, -job.spec.priority if band else 0, self.fair_key(tenant), job.seq), job
 
     # --- fair share accounting -------------------------------------------------------------
     def fair_key(self, tenant: str) -> float:

@@ -11,35 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import msgspec
-
 from engine.model import JobSpec, NodeStatus, NumaPolicy, Placement
 from engine.scheduler.cluster import ClusterView
 from engine.scheduler.errors import QueueFull, Unschedulable
-from engine.scheduler.fit import Fit
-from engine.scheduler.placement import Diagnosis, Placed, Placer
+from engine.scheduler.placement import Diagnosis, Placer
 from engine.scheduler.policy import Quota, SchedulingPolicy
-from engine.scheduler.preemption import RunningJob, plan_preemption
+from engine.scheduler.preemption import plan_preemption
 from engine.scheduler.queues import FairQueues, PendingJob
-
-
-class Assign(msgspec.Struct, frozen=True):
-    job: PendingJob
-    node_id: str
-    placement: Placement
-
-
-class Preempt(msgspec.Struct, frozen=True):
-    job: PendingJob  # stays pending; it is placed once the victims are gone
-    node_id: str
-    victims: tuple[str, ...]
-
-
-class CycleResult(msgspec.Struct):
-    assignments: list[Assign] = []
-    preemptions: list[Preempt] = []
-    waiting: int = 0
-
+from engine.scheduler.records import Assign, CycleResult, Fit, Placed, Preempt, RunningJob
 
 _NO_QUOTA = Quota()
 
