@@ -1,27 +1,35 @@
 """Placement decisions/s and per-decision latency: 10,000 queued jobs over 1,000 simulated nodes.
 
-    python -m benchmarks.scheduler [--nodes 1000] [--jobs 10000] [--baseline-jobs 500] [--profile]
+    python -m benchmarks.scheduler [--nodes 1000] [--jobs 10000] [--baseline-jobs 500] [--repeats 3] [--profile]
 
 Workload (seeded, declarative below): nodes of 2 NUMA nodes x 16 cores x 128 GiB,
 half of them with 4 GPUs of 80 GiB on mixed free memory; jobs from 20 tenants, a
 mix of CPU-only, NUMA-strict and GPU jobs. Each decision is timed as one
 `Scheduler.cycle(max_decisions=1)` (queue pick, quota, placement, reservation).
-Baseline in the same run: the same plugins scoring *every* feasible node (no
-best-fit index, no candidate cap), on the first ``--baseline-jobs`` jobs.
+The figure is the median of ``--repeats`` fresh runs (this machine is noisy).
+Baselines in the same run: the same plugins scoring *every* feasible node (no
+best-fit index, no candidate cap), on the first ``--baseline-jobs`` jobs; and,
+when the mypyc-compiled modules are in use, the interpreted sources in a child
+process (see ``engine.scheduler.compiled``).
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
 import io
+import json
+import os
 import pstats
 import random
+import subprocess
 import sys
 import time
 
 from benchmarks._report import finish, percentiles
 from engine.model import GpuDevice, JobSpec, NodeStatus, NumaNodeCapacity, NumaPolicy, Resources, new_job_id
 from engine.model.limits import GiB
+from engine.scheduler import compiled
+from engine.scheduler.compiled import INTERPRETED_ENV
 from engine.scheduler.placement import Placer
 from engine.scheduler.scheduler import Scheduler
 
@@ -97,29 +105,52 @@ def hottest(nodes: list[NodeStatus], jobs: list[JobSpec]) -> list[str]:
     return [f"{func[2]} ({func[0].rsplit('/', 1)[-1]}:{func[1]}) {100 * v[2] / total:.0f}%" for func, v in rows]
 
 
+def measure(nodes: list[NodeStatus], jobs: list[JobSpec], repeats: int) -> dict:
+    """Median decisions/s over ``repeats`` fresh runs; latency percentiles of the median run."""
+    runs = sorted((run(nodes, jobs, Placer()) for _ in range(repeats)), key=lambda r: len(r[0]) / r[2])
+    latencies, placed, elapsed = runs[len(runs) // 2]
+    return {"placed": placed, "decisions_per_s": round(len(latencies) / elapsed),
+            "runs_decisions_per_s": [round(len(r[0]) / r[2]) for r in runs],
+            "decision_us": percentiles(latencies)}
+
+
+def interpreted_figures(args: argparse.Namespace) -> dict:
+    """The same measurement with the interpreted sources, in a child process (the same machine, same run)."""
+    cmd = [sys.executable, "-m", "benchmarks.scheduler", "--nodes", str(args.nodes), "--jobs", str(args.jobs),
+           "--seed", str(args.seed), "--repeats", str(args.repeats), "--baseline-jobs", "0"]
+    cmd += ["--profile"] if args.profile else []
+    child = subprocess.run(cmd, env={**os.environ, INTERPRETED_ENV: "1"}, capture_output=True, text=True,
+                           check=True, timeout=600)
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    return {k: figures[k] for k in ("implementation", "decisions_per_s", "decision_us", "hottest") if k in figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--baseline-jobs", type=int, default=500)
+    parser.add_argument("--baseline-jobs", type=int, default=500, help="0: skip the score-every-node baseline")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh runs; the median is reported")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     nodes, jobs = build_nodes(args.nodes, rng), build_jobs(args.jobs, rng)
 
-    latencies, placed, elapsed = run(nodes, jobs, Placer())
-    base_lat, base_placed, base_elapsed = run(nodes, jobs[: args.baseline_jobs], Placer(candidates=10**9))
-    ours = percentiles(latencies)
-    base = percentiles(base_lat)
-    figures = {
-        "nodes": args.nodes, "jobs": args.jobs, "placed": placed,
-        "decisions_per_s": round(len(latencies) / elapsed), "decision_us": ours,
-        "baseline_score_all_nodes": {"jobs": len(base_lat), "decisions_per_s": round(len(base_lat) / base_elapsed),
-                                     "decision_us": base},
-        "speedup_p50": round(base["p50"] / ours["p50"], 1),
-    }
-    if args.profile:
+    figures = {"nodes": args.nodes, "jobs": args.jobs,
+               "implementation": "mypyc" if compiled.in_use() else "interpreted",
+               **measure(nodes, jobs, args.repeats)}
+    if args.baseline_jobs:
+        base_lat, _, base_elapsed = run(nodes, jobs[: args.baseline_jobs], Placer(candidates=10**9))
+        base = percentiles(base_lat)
+        figures["baseline_score_all_nodes"] = {"jobs": len(base_lat),
+                                               "decisions_per_s": round(len(base_lat) / base_elapsed),
+                                               "decision_us": base}
+        figures["speedup_p50"] = round(base["p50"] / figures["decision_us"]["p50"], 1)
+    if compiled.in_use():
+        figures["interpreted"] = interpreted_figures(args)
+        figures["compiled_speedup"] = round(figures["decisions_per_s"] / figures["interpreted"]["decisions_per_s"], 2)
+    if args.profile and not compiled.in_use():  # cProfile cannot see into compiled code: the child profiles
         figures["hottest"] = hottest(nodes, jobs)
     finish("scheduler", figures)
 

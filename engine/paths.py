@@ -15,3 +15,9 @@ def state_dir() -> Path:
 
 def kafka_data_dir() -> Path:
     return state_dir() / "kafka"
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/sluice``, else ``~/.cache/sluice``: things that can be rebuilt (compiled code)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sluice"

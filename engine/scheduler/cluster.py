@@ -56,8 +56,10 @@ class NodeView:
     def copy(self) -> NodeView:
         """A private copy to try changes on (preemption what-ifs)."""
         return NodeView(self.node_id, self.pool, self.labels, self.draining,
-                        [NumaView(**{f: getattr(n, f) for f in NumaView.__slots__}) for n in self.numa],
-                        [GpuView(**{f: getattr(g, f) for f in GpuView.__slots__}) for g in self.gpus])
+                        [NumaView(n.id, n.cpus, n.total_millicores, n.free_millicores, n.total_memory, n.free_memory)
+                         for n in self.numa],
+                        [GpuView(g.index, g.uuid, g.total_memory, g.free_memory, g.numa_node, g.jobs, g.exclusive)
+                         for g in self.gpus])
 
     def recount(self) -> None:
         self.free_millicores = sum(n.free_millicores for n in self.numa)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from engine.model import JobSpec
@@ -96,6 +97,10 @@ class FairQueues:
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+    def __iter__(self) -> Iterator[PendingJob]:
+        """The queued attempts, in no particular order."""
+        return iter(self._jobs.values())
 
     def queued(self, tenant: str) -> int:
         queue = self._tenants.get(tenant)

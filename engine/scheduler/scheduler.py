@@ -85,7 +85,7 @@ class Scheduler:
             if job is None:
                 break
             outcome = self._consider(job, unplaceable)
-            if type(outcome) is Assign:
+            if isinstance(outcome, Assign):
                 result.assignments.append(outcome)
                 decisions -= 1
                 continue
