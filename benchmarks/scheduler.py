@@ -1,6 +1,6 @@
 """Placement decisions/s and per-decision latency: 10,000 queued jobs over 1,000 simulated nodes.
 
-    python -m benchmarks.scheduler [--nodes 1000] [--jobs 10000] [--baseline-jobs 500] [--repeats 3] [--profile]
+    python -m benchmarks.scheduler [--nodes 1000] [--jobs 10000] [--baseline-jobs 500] [--repeats 5] [--profile]
 
 Workload (seeded, declarative below): nodes of 2 NUMA nodes x 16 cores x 128 GiB,
 half of them with 4 GPUs of 80 GiB on mixed free memory; jobs from 20 tenants, a
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--baseline-jobs", type=int, default=500, help="0: skip the score-every-node baseline")
-    parser.add_argument("--repeats", type=int, default=3, help="fresh runs; the median is reported")
+    parser.add_argument("--repeats", type=int, default=5, help="fresh runs; the median is reported")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
