@@ -43,7 +43,8 @@ def launcher_path(cache_root: Path | None = None) -> Path:
 
 
 def launcher_argv(binary: Path, argv: list[str], limits: Limits, *, cgroup_procs: list[str],
-                  scratch: str, status_fd: int, devices: list[str], view: tuple[str, ...]) -> list[str]:
+                  scratch: str | None, status_fd: int, devices: list[str], view: tuple[str, ...]) -> list[str]:
+    """``scratch``: a host directory to show as /scratch; None: a fresh tmpfs of ``limits.scratch_bytes``."""
     cmd = [str(binary)]
     for path in cgroup_procs:
         cmd += ["--cgroup-procs", path]
@@ -52,7 +53,8 @@ def launcher_argv(binary: Path, argv: list[str], limits: Limits, *, cgroup_procs
     for path in devices:
         cmd += ["--dev", path]
     cmd += [
-        "--scratch", scratch, "--tmp-size", str(limits.tmp_bytes), "--net", limits.network,
+        *(["--scratch", scratch] if scratch else ["--scratch-size", str(limits.scratch_bytes)]),
+        "--tmp-size", str(limits.tmp_bytes), "--net", limits.network,
         "--uid", str(limits.uid), "--gid", str(limits.gid), "--status-fd", str(status_fd),
         "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"fsize={limits.file_size_bytes}",
         "--rlimit", "core=0", "--",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import threading
@@ -54,7 +55,7 @@ class Sandbox:
         names = self.backend.reap()
         for job_dir in self.run_dir.iterdir():
             _unmount(job_dir / "scratch")
-            _remove_tree(job_dir)
+            shutil.rmtree(job_dir)
         return names
 
     def start(self, argv: list[str], limits: Limits | None = None, name: str | None = None) -> SandboxedJob:
@@ -97,8 +98,10 @@ class SandboxedJob:
         self._finished = threading.Event()  # the outcome is known
         self.closed = threading.Event()  # and the cgroup, scratch and pipes are gone
         self.cgroup: JobCgroup = sandbox.backend.create(name, limits)
+        # Working files go into a host-prepared scratch; otherwise the launcher mounts a fresh one.
+        self.job_dir: Path | None = sandbox.run_dir / name if limits.files else None
         try:
-            self.scratch = _make_scratch(sandbox.run_dir / name, limits)
+            self.scratch = _make_scratch(self.job_dir, limits) if self.job_dir else None
             self._spawn(argv)
         except BaseException:
             self._cleanup()
@@ -134,7 +137,8 @@ class SandboxedJob:
             devices = device_nodes(i for i in indexes if i is not None)
         status_r, status_w = os.pipe()
         cmd = launcher_argv(sandbox.launcher, argv, limits, cgroup_procs=self.cgroup.procs_files(),
-                            scratch=str(self.scratch), status_fd=status_w, devices=devices,
+                            scratch=str(self.scratch) if self.scratch else None, status_fd=status_w,
+                            devices=devices,
                             view=limits.view if limits.view is not None else default_view())
         self.started = time.monotonic()
         try:
@@ -259,9 +263,9 @@ class SandboxedJob:
             except OSError:
                 pass
         self.cgroup.destroy()
-        job_dir = self.sandbox.run_dir / self.name
-        _unmount(job_dir / "scratch")
-        _remove_tree(job_dir)
+        if self.job_dir is not None:
+            _unmount(self.job_dir / "scratch")
+            shutil.rmtree(self.job_dir)
 
 
 def _make_scratch(job_dir: Path, limits: Limits) -> Path:
@@ -284,14 +288,6 @@ def _make_scratch(job_dir: Path, limits: Limits) -> Path:
 def _unmount(path: Path) -> None:
     if os.path.ismount(path):
         _libc.umount2(str(path).encode(), _MNT_DETACH)
-
-
-def _remove_tree(path: Path) -> None:
-    if not path.exists():
-        return
-    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        (child.rmdir if child.is_dir() and not child.is_symlink() else child.unlink)()
-    path.rmdir()
 
 
 def _error_outcome(detail: str, wall: float) -> Outcome:

@@ -50,17 +50,35 @@ class CgroupBackend(Protocol):
         ...
 
 
+# cgroup files are small and read or written whole, on every job start and end: plain
+# os calls, without the buffered text layers of open() (several times cheaper).
+
+
 def write(path: Path, value: str) -> None:
     try:
-        with open(path, "w") as f:
-            f.write(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)  # as open(path, "w")
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError as err:
         raise CgroupError(f"cannot write {value!r} to {path}: {err.strerror}") from err
 
 
+def _read_raw(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(fd)
+
+
 def read(path: Path) -> str:
     try:
-        return path.read_text()
+        return _read_raw(path)
     except OSError as err:
         raise CgroupError(f"cannot read {path}: {err.strerror}") from err
 
@@ -68,7 +86,7 @@ def read(path: Path) -> str:
 def read_pids(procs: Path) -> list[int]:
     """The pids in a cgroup; none when it is gone (ENOENT) or being removed (ENODEV)."""
     try:
-        return [int(line) for line in procs.read_text().split()]
+        return [int(line) for line in _read_raw(procs).split()]
     except OSError as err:
         if err.errno in (errno.ENOENT, errno.ENODEV):
             return []
@@ -111,7 +129,7 @@ def remove_dir(path: Path, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return

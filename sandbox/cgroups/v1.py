@@ -5,6 +5,7 @@ at once); cpu when a quota is set; cpuset when pinned; devices when GPUs are giv
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sandbox.cgroups.base import (
@@ -75,6 +76,8 @@ class V1Backend:
         self.parent = parent
         for controller in self.mounts:
             self._ensure_parent(controller)
+        # Swap accounting is a boot option (swapaccount=1): when on, RAM + swap is capped too.
+        self._memsw = (self.mounts["memory"] / "memory.memsw.limit_in_bytes").exists()
 
     def _ensure_parent(self, controller: str) -> None:
         path = self.mounts[controller]
@@ -104,7 +107,7 @@ class V1Backend:
             for controller in wanted:
                 path = self.mounts[controller] / self.parent / name
                 if path not in dirs.values():
-                    path.mkdir()
+                    os.mkdir(path)
                 dirs[controller] = path
             self._configure(dirs, limits)
         except (OSError, CgroupError) as err:
@@ -115,7 +118,7 @@ class V1Backend:
     def _configure(self, dirs: dict[str, Path], limits: Limits) -> None:
         memory = dirs["memory"]
         write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
-        if (memory / "memory.memsw.limit_in_bytes").exists():
+        if self._memsw:
             write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
         write(dirs["pids"] / "pids.max", str(limits.pids))
         if "cpu" in dirs:
