@@ -19,11 +19,12 @@ from sandbox.errors import SandboxUnavailable
 from sandbox.limits import Limits
 
 SOURCE = Path(__file__).with_name("launcher.c")
+_BUILD_FLAGS = b"-O2 -static"  # part of the cache key: a change of flags builds anew
 
 
 def launcher_path(cache_root: Path | None = None) -> Path:
     """The compiled launcher for this source, building it on first use."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(SOURCE.read_bytes() + _BUILD_FLAGS).hexdigest()[:12]
     base = cache_root or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sluice"
     binary = base / f"sluice-launcher-{digest}"
     if binary.exists():
@@ -34,9 +35,13 @@ def launcher_path(cache_root: Path | None = None) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         out = Path(tmp) / "launcher"
-        done = subprocess.run([compiler, "-O2", "-Wall", "-o", str(out), str(SOURCE)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
+        # Static when the C library allows it: no dynamic loader on every job start (~0.3 ms).
+        for static in (["-static"], []):
+            done = subprocess.run([compiler, "-O2", "-Wall", *static, "-o", str(out), str(SOURCE)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode == 0:
+                break
+        else:
             raise SandboxUnavailable(f"compiling the sandbox launcher failed:\n{done.stderr.strip()}")
         out.rename(binary)  # atomic: a concurrent builder produces the same bytes
     return binary

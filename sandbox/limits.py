@@ -1,6 +1,7 @@
 """What one sandboxed job may use and see. Defaults are safe: no network, small caps."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ MiB = 1 << 20
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 
 
+@functools.cache
 def default_view() -> tuple[str, ...]:
     """System directories plus this Python's installation, so `python3` works inside."""
     prefix = os.path.realpath(sys.base_prefix)

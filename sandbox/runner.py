@@ -74,6 +74,16 @@ class Sandbox:
             if not job.closed.wait(max(deadline - time.monotonic(), 0)):
                 raise TimeoutError(f"job {job.name} was not torn down within {timeout}s")
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel what still runs, wait for teardown, and remove this instance's cgroups and run dir."""
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.cancel()
+        self.settle(timeout)
+        self.backend.close()
+        self.run_dir.rmdir()
+
     def _track(self, job: SandboxedJob) -> None:
         with self._jobs_lock:
             self._jobs.add(job)
@@ -183,7 +193,7 @@ class SandboxedJob:
         out = {self.proc.stdout.fileno(): bytearray(), self.proc.stderr.fileno(): bytearray()}
         dropped = dict.fromkeys(out, 0)
         status = bytearray()
-        selector = selectors.DefaultSelector()
+        selector = selectors.PollSelector()  # three fds: poll(2) needs no epoll instance of its own
         for fd in (*out, self._status_r):
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_READ)

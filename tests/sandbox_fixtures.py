@@ -25,6 +25,14 @@ def leftovers(sandbox: Sandbox) -> list[str]:
     return found
 
 
+def instance_cgroups(sandbox: Sandbox) -> list[str]:
+    """The instance's own parent cgroup directories that exist (none once it is closed)."""
+    backend = sandbox.backend
+    if backend.version == 1:
+        return [str(m / backend.parent) for m in backend.mounts.values() if (m / backend.parent).exists()]
+    return [str(backend.parent)] if backend.parent.exists() else []
+
+
 def processes_with(marker: str) -> list[int]:
     me = os.getpid()
     pids = []
@@ -63,6 +71,8 @@ def sandbox() -> Sandbox:
     box = Sandbox(instance=f"test-{os.getpid()}")
     yield box
     assert leftovers(box) == []
+    box.close()
+    assert instance_cgroups(box) == [] and not box.run_dir.exists()
 
 
 @pytest.fixture(autouse=True)

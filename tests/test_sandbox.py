@@ -16,7 +16,7 @@ import pytest
 from sandbox import CgroupError, Limits, Reason, Sandbox, SandboxUnavailable
 from sandbox.cgroups.detect import cgroup_mounts, detect_backend
 from sandbox.cgroups.v2 import V2Backend
-from tests.sandbox_fixtures import leftovers, nothing_left_behind, sandbox  # noqa: F401 - fixtures
+from tests.sandbox_fixtures import instance_cgroups, leftovers, nothing_left_behind, sandbox  # noqa: F401
 
 UNIFIED = Path("/sys/fs/cgroup/unified")
 
@@ -110,9 +110,10 @@ class VanishingCgroupBackend:
 
 
 def test_launcher_failure_is_a_sandbox_error(sandbox):
-    box = Sandbox(instance=f"vanish-{os.getpid()}", backend=VanishingCgroupBackend(sandbox.backend))
+    instance = f"vanish-{os.getpid()}"
+    box = Sandbox(instance=instance, backend=VanishingCgroupBackend(detect_backend(f"sluice/{instance}")))
     outcome = box.run(["/bin/true"])
-    box.settle()
+    box.close()
     assert outcome.reason is Reason.SANDBOX_ERROR
     assert outcome.detail.startswith("sluice-launcher: join cgroup /sys/fs/cgroup/memory/sluice-no-such-cgroup")
 
@@ -161,6 +162,7 @@ def test_gpu_memory_watchdog(per_process, expected):
     assert outcome.reason is expected and reader.queries >= 1
     assert outcome.stdout.startswith(b"GPU-fake-0") if expected is Reason.OK else "GPU-fake-0" in outcome.detail
     assert leftovers(box) == []
+    box.close()
 
 
 def test_reaper_cleans_up_after_a_killed_coordinator():
@@ -184,6 +186,8 @@ def test_reaper_cleans_up_after_a_killed_coordinator():
     box = Sandbox(instance=instance)  # the next start reaps
     assert box.reaped == [name]
     assert not _with_marker(marker) and leftovers(box) == []
+    box.close()
+    assert not box.run_dir.exists() and instance_cgroups(box) == []
 
 
 def _with_marker(marker: str) -> list[int]:
@@ -205,7 +209,8 @@ def test_v2_backend_for_real_on_the_unified_hierarchy():
     job.destroy()
     assert not job.path.exists()
     assert backend.reap() == []
-    backend.parent.rmdir()
+    backend.close()
+    backend.parent.parent.rmdir()
 
 
 def test_v2_backend_writes_limits_on_a_directory_tree(tmp_path):

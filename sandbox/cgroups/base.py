@@ -49,6 +49,10 @@ class CgroupBackend(Protocol):
         """Remove job cgroups left by a coordinator that crashed; return their names."""
         ...
 
+    def close(self) -> None:
+        """Remove this instance's own (empty) parent cgroup; the backend is not used afterwards."""
+        ...
+
 
 # cgroup files are small and read or written whole, on every job start and end: plain
 # os calls, without the buffered text layers of open() (several times cheaper).
@@ -120,6 +124,19 @@ def kill_all(procs: Path, timeout_s: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise CgroupError(f"processes {pids[:5]} survive SIGKILL in {procs.parent}")
         time.sleep(0.005)
+
+
+def remove_if_empty(path: Path) -> bool:
+    """rmdir a cgroup that has no processes left; False (and nothing changed) while it has some."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        if err.errno != errno.EBUSY:
+            raise CgroupError(f"cannot remove cgroup {path}: {err.strerror}") from err
+        return False
+    return True
 
 
 def remove_dir(path: Path, timeout_s: float = 30.0) -> None:

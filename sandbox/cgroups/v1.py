@@ -16,6 +16,7 @@ from sandbox.cgroups.base import (
     read,
     read_pids,
     remove_dir,
+    remove_if_empty,
     signal_all,
     write,
 )
@@ -60,7 +61,8 @@ class V1JobCgroup:
         )
 
     def destroy(self) -> None:
-        self.kill()
+        if not remove_if_empty(self.dirs["freezer"]):  # the usual case is empty: one rmdir, no reads
+            self.kill()
         for path in {d for d in self.dirs.values()}:
             remove_dir(path)
 
@@ -133,6 +135,10 @@ class V1Backend:
             for rule in _STANDARD_DEVICES:
                 write(dirs["devices"] / "devices.allow", rule)
             write(dirs["devices"] / "devices.allow", "c 195:* rwm")  # NVIDIA devices; the view shows only the job's
+
+    def close(self) -> None:
+        for mount in self.mounts.values():
+            remove_dir(mount / self.parent)
 
     def reap(self) -> list[str]:
         names: set[str] = set()

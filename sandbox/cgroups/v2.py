@@ -15,6 +15,7 @@ from sandbox.cgroups.base import (
     read,
     read_pids,
     remove_dir,
+    remove_if_empty,
     signal_all,
     write,
 )
@@ -63,8 +64,9 @@ class V2JobCgroup:
         )
 
     def destroy(self) -> None:
-        self.kill()
-        remove_dir(self.path)
+        if not remove_if_empty(self.path):  # the usual case is empty: one rmdir, no reads
+            self.kill()
+            remove_dir(self.path)
 
 
 class V2Backend:
@@ -118,6 +120,9 @@ class V2Backend:
                 write(path / "cpuset.cpus", cpu_list(limits.cpus))
             if limits.mems:
                 write(path / "cpuset.mems", cpu_list(limits.mems))
+
+    def close(self) -> None:
+        remove_dir(self.parent)
 
     def reap(self) -> list[str]:
         names = sorted(p.name for p in self.parent.iterdir() if p.is_dir())
