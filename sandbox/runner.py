@@ -1,15 +1,20 @@
 """Run one job in the sandbox: cgroup, scratch, launcher, output, limits, outcome.
 
-``Sandbox.start`` returns at once with a ``SandboxedJob``; one monitor thread per
-job drains its output (capped), enforces the wall-clock limit and the GPU-memory
-grant, and records the Outcome. ``wait`` blocks only its caller, so a coordinator
-can run many jobs side by side. Every stop (timeout, cancel, watchdog) kills the
-whole cgroup: the launcher, the namespace's init, the job and anything it forked.
+``Sandbox.start`` returns at once with a ``SandboxedJob``, watched by a thread of
+its own; ``Sandbox.run`` watches from the calling thread. Watching drains the output
+(capped), enforces the wall-clock limit and the GPU-memory grant, and records the
+Outcome. ``wait`` blocks only its caller, so a coordinator can run many jobs side by
+side. Once the Outcome is out, one teardown thread per Sandbox removes the job's
+cgroup, scratch and pipes (``closed`` tells when). Every stop (timeout, cancel,
+watchdog) kills the whole cgroup: the launcher, the namespace's init, the job and
+anything it forked.
 """
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
+import queue
 import selectors
 import shutil
 import signal
@@ -31,6 +36,7 @@ _MNT_DETACH = 2
 _WATCHDOG_INTERVAL_S = 0.25
 _READ_CHUNK = 65536
 _libc = ctypes.CDLL(None, use_errno=True)
+_log = logging.getLogger(__name__)
 
 
 class Sandbox:
@@ -48,6 +54,9 @@ class Sandbox:
         self.gpu_reader = gpu_reader
         self._jobs: set[SandboxedJob] = set()
         self._jobs_lock = threading.Lock()
+        # Ended jobs are torn down by one thread, after their Outcome is out.
+        self._teardown_queue: queue.SimpleQueue[SandboxedJob] = queue.SimpleQueue()
+        self._teardown_thread: threading.Thread | None = None
         self.reaped = self.reap()
 
     def reap(self) -> list[str]:
@@ -59,11 +68,19 @@ class Sandbox:
         return names
 
     def start(self, argv: list[str], limits: Limits | None = None, name: str | None = None) -> SandboxedJob:
+        """Start a job and return at once; a thread of its own watches it."""
+        return self._launch(argv, limits, name, watch=True)
+
+    def run(self, argv: list[str], limits: Limits | None = None) -> Outcome:
+        """Run a job and wait for its Outcome, watching it from the calling thread (no thread of its own)."""
+        job = self._launch(argv, limits, None, watch=False)
+        job._watch()
+        return job.wait()
+
+    def _launch(self, argv: list[str], limits: Limits | None, name: str | None, *, watch: bool) -> SandboxedJob:
         if not argv:
             raise ValueError("argv must name a program")
-        limits = limits or Limits()
-        name = name or uuid.uuid4().hex
-        return SandboxedJob(self, name, argv, limits)
+        return SandboxedJob(self, name or uuid.uuid4().hex, argv, limits or Limits(), watch=watch)
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every job started here has been torn down (cgroup, scratch, pipes)."""
@@ -88,16 +105,31 @@ class Sandbox:
         with self._jobs_lock:
             self._jobs.add(job)
 
-    def _forget(self, job: SandboxedJob) -> None:
+    def _tear_down(self, job: SandboxedJob) -> None:
+        """Hand an ended job's cgroup, scratch and pipes to the teardown thread (started on first use)."""
         with self._jobs_lock:
-            self._jobs.discard(job)
+            if self._teardown_thread is None:
+                self._teardown_thread = threading.Thread(target=self._teardown_loop, name="sandbox-teardown",
+                                                         daemon=True)
+                self._teardown_thread.start()
+        self._teardown_queue.put(job)
 
-    def run(self, argv: list[str], limits: Limits | None = None) -> Outcome:
-        return self.start(argv, limits).wait()
+    def _teardown_loop(self) -> None:
+        while True:
+            job = self._teardown_queue.get()
+            try:
+                job._cleanup()
+            except Exception:  # noqa: BLE001 - a failed teardown is logged; the next start's reap retries it
+                _log.exception("tearing down sandbox job %s failed", job.name)
+            finally:
+                with self._jobs_lock:
+                    self._jobs.discard(job)
+                job.closed.set()
+
 
 
 class SandboxedJob:
-    def __init__(self, sandbox: Sandbox, name: str, argv: list[str], limits: Limits) -> None:
+    def __init__(self, sandbox: Sandbox, name: str, argv: list[str], limits: Limits, *, watch: bool = True) -> None:
         self.sandbox = sandbox
         self.name = name
         self.limits = limits
@@ -117,8 +149,8 @@ class SandboxedJob:
             self._cleanup()
             raise
         sandbox._track(self)
-        self._thread = threading.Thread(target=self._monitor, name=f"sandbox-{name}", daemon=True)
-        self._thread.start()
+        if watch:
+            threading.Thread(target=self._watch, name=f"sandbox-{name}", daemon=True).start()
 
     # --- public ------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Outcome:
@@ -173,7 +205,8 @@ class SandboxedJob:
                 pass
             self.cgroup.kill()
 
-    def _monitor(self) -> None:
+    def _watch(self) -> None:
+        """Drain output, enforce limits, publish the Outcome; then hand the job to teardown."""
         try:
             self._outcome = self._collect()
         except Exception as err:  # noqa: BLE001 - recorded as the outcome, never lost in a thread
@@ -182,11 +215,7 @@ class SandboxedJob:
         finally:
             with self._stop_lock:
                 self._finished.set()
-            try:
-                self._cleanup()
-            finally:
-                self.sandbox._forget(self)
-                self.closed.set()
+            self.sandbox._tear_down(self)
 
     def _collect(self) -> Outcome:
         limits = self.limits
