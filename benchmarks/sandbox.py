@@ -1,8 +1,9 @@
 """Sandbox overhead: jobs/s and start-to-exit latency of /bin/true under each isolation.
 
-    python -m benchmarks.sandbox [--jobs 200]
+    python -m benchmarks.sandbox [--jobs 200] [--rounds 3]
 
-Variants, each run sequentially and with 2 in parallel, in one run:
+Variants, each run sequentially and with 2 in parallel, taking turns for
+``--rounds`` rounds (jobs/s: the median round; latency: all rounds' samples):
 - plain: a plain subprocess (no isolation; the ceiling)
 - unshare_cgroup: bare `unshare --fork --pid --mount --net --uts --ipc`, joined to a
   fresh memory+pids cgroup before exec (race-free: a shell shim writes its own pid,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -62,7 +64,8 @@ def sluice_variant(box: Sandbox) -> Callable[[], None]:
     return run
 
 
-def measure(fn: Callable[[], None], jobs: int, parallel: int) -> dict:
+def measure(fn: Callable[[], None], jobs: int, parallel: int) -> tuple[float, list[float]]:
+    """(jobs/s, start-to-exit latencies in ms) for ``jobs`` runs by ``parallel`` threads."""
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -82,13 +85,13 @@ def measure(fn: Callable[[], None], jobs: int, parallel: int) -> dict:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - started
-    return {"jobs_per_s": round(len(latencies) / wall, 1), "latency_ms": percentiles(latencies)}
+    return len(latencies) / (time.perf_counter() - started), latencies
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=200, help="jobs per variant, mode and round")
+    parser.add_argument("--rounds", type=int, default=3, help="variants take turns; medians are reported")
     args = parser.parse_args()
     box = Sandbox(instance="bench")
     variants = {"plain": plain, "unshare_cgroup": unshare_cgroup, "sluice": sluice_variant(box)}
@@ -96,16 +99,30 @@ def main() -> None:
         variants["bwrap"] = bwrap
     else:
         print("bwrap not installed: skipping that variant (apt-get install bubblewrap)", file=sys.stderr)
-    figures: dict = {}
-    for name, fn in variants.items():
-        figures[name] = {f"parallel_{p}": measure(fn, args.jobs, p) for p in (1, 2)}
-        print(name, figures[name], file=sys.stderr)
-    floor = figures["unshare_cgroup"]
-    ours = figures["sluice"]
+    modes = {"parallel_1": 1, "parallel_2": 2}
+    rates: dict[tuple[str, str], list[float]] = {(v, m): [] for v in variants for m in modes}
+    latencies: dict[tuple[str, str], list[float]] = {(v, m): [] for v in variants for m in modes}
+    for round_ in range(args.rounds):  # taking turns spreads this machine's slow spells over every variant
+        for name, fn in variants.items():
+            for mode, parallel in modes.items():
+                rate, samples = measure(fn, args.jobs, parallel)
+                rates[name, mode].append(rate)
+                latencies[name, mode] += samples
+            print(f"round {round_ + 1}: {name}", {m: round(rates[name, m][-1]) for m in modes}, file=sys.stderr)
+    figures: dict = {
+        name: {mode: {"jobs_per_s": round(statistics.median(rates[name, mode]), 1),
+                      "latency_ms": percentiles(latencies[name, mode])} for mode in modes}
+        for name in variants}
+    floor, ours = figures["unshare_cgroup"], figures["sluice"]
     figures["sluice_vs_floor_jobs_per_s"] = {
-        p: round(ours[p]["jobs_per_s"] / floor[p]["jobs_per_s"], 2) for p in ("parallel_1", "parallel_2")}
+        mode: round(ours[mode]["jobs_per_s"] / floor[mode]["jobs_per_s"], 2) for mode in modes}
+    figures["sluice_vs_floor_per_round"] = {
+        mode: [round(a / b, 2) for a, b in zip(rates["sluice", mode], rates["unshare_cgroup", mode])]
+        for mode in modes}
     figures["sluice_p50_ms"] = ours["parallel_1"]["latency_ms"]["p50"]
-    figures["jobs"] = args.jobs
+    figures["floor_p50_ms"] = floor["parallel_1"]["latency_ms"]["p50"]
+    figures["jobs"], figures["rounds"] = args.jobs, args.rounds
+    box.close()
     finish("sandbox", figures)
 
 

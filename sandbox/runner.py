@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import queue
 import selectors
 import shutil
 import signal
@@ -34,6 +33,7 @@ from sandbox.outcome import Outcome, Reason
 _MS_NOSUID, _MS_NODEV = 2, 4
 _MNT_DETACH = 2
 _WATCHDOG_INTERVAL_S = 0.25
+_TEARDOWN_BATCH_S = 0.01  # how long ended jobs may wait for teardown, gathering a batch
 _READ_CHUNK = 65536
 _libc = ctypes.CDLL(None, use_errno=True)
 _log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ class Sandbox:
         self.gpu_reader = gpu_reader
         self._jobs: set[SandboxedJob] = set()
         self._jobs_lock = threading.Lock()
-        # Ended jobs are torn down by one thread, after their Outcome is out.
-        self._teardown_queue: queue.SimpleQueue[SandboxedJob] = queue.SimpleQueue()
+        # Ended jobs are torn down by one thread, in batches, after their Outcome is out.
+        self._ended: list[SandboxedJob] = []
+        self._teardown_wake = threading.Event()
         self._teardown_thread: threading.Thread | None = None
         self.reaped = self.reap()
 
@@ -106,26 +107,33 @@ class Sandbox:
             self._jobs.add(job)
 
     def _tear_down(self, job: SandboxedJob) -> None:
-        """Hand an ended job's cgroup, scratch and pipes to the teardown thread (started on first use)."""
+        """Queue an ended job's cgroup, scratch and pipes for the teardown thread (started on first use)."""
         with self._jobs_lock:
+            self._ended.append(job)
+            if len(self._ended) == 1:  # the thread sleeps while nothing is queued: wake it once per batch
+                self._teardown_wake.set()
             if self._teardown_thread is None:
                 self._teardown_thread = threading.Thread(target=self._teardown_loop, name="sandbox-teardown",
                                                          daemon=True)
                 self._teardown_thread.start()
-        self._teardown_queue.put(job)
 
     def _teardown_loop(self) -> None:
         while True:
-            job = self._teardown_queue.get()
-            try:
-                job._cleanup()
-            except Exception:  # noqa: BLE001 - a failed teardown is logged; the next start's reap retries it
-                _log.exception("tearing down sandbox job %s failed", job.name)
-            finally:
-                with self._jobs_lock:
-                    self._jobs.discard(job)
-                job.closed.set()
-
+            self._teardown_wake.wait()
+            # Let a batch gather: one hand-over between threads per batch, not per job.
+            time.sleep(_TEARDOWN_BATCH_S)
+            with self._jobs_lock:
+                batch, self._ended = self._ended, []
+                self._teardown_wake.clear()
+            for job in batch:
+                try:
+                    job._cleanup()
+                except Exception:  # noqa: BLE001 - logged; the next start's reap retries what is left
+                    _log.exception("tearing down sandbox job %s failed", job.name)
+                finally:
+                    with self._jobs_lock:
+                        self._jobs.discard(job)
+                    job.closed.set()
 
 
 class SandboxedJob:
