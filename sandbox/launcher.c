@@ -12,8 +12,8 @@
  *   5. pivot_root into it; loopback up when asked; hostname
  *   6. pid 1 forks the job (pid 2) and reaps; it reports the job's wait status on
  *      --status-fd and exits, which kills whatever the job left in the namespace
- *   7. the job: new session, rlimits, no groups, unprivileged uid/gid,
- *      no_new_privs, chdir, exec
+ *   7. the job: default signal dispositions, new session, rlimits, no groups,
+ *      unprivileged uid/gid, no_new_privs, chdir, exec
  *
  * Usage: sluice-launcher [options] -- ARGV...   (see sandbox/launch.py)
  */
@@ -177,7 +177,20 @@ static void loopback_up(void) {
   close(sock);
 }
 
+/* Every signal at its default and none blocked, as if the job were started fresh: the spawner may
+ * ignore some (Python ignores SIGPIPE and SIGXFSZ; glibc's posix_spawn ignores its internal 32 and
+ * 33), and ignored dispositions survive exec. The raw syscall reaches the signals glibc reserves. */
+static void default_signals(void) {
+  struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = {0};
+  sigset_t none;
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("sigprocmask", NULL);
+}
+
 static void exec_job(char **argv) {
+  default_signals();
   if (setsid() < 0) die("setsid", NULL);
   for (int i = 0; i < n_rlimits; i++) {
     struct rlimit rl = { rlimits[i].value, rlimits[i].value };

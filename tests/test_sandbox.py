@@ -43,10 +43,18 @@ def test_identity_environment_and_working_files(sandbox):
     assert env["HOME"] == "/scratch"
 
 
-def test_scratch_is_size_capped(sandbox):
-    outcome = sandbox.run(["/bin/sh", "-c", "head -c 8000000 /dev/zero > /scratch/big"],
-                          Limits(scratch_bytes=4 << 20))
+@pytest.mark.parametrize("files", [{}, {"note.txt": "hi"}], ids=["fresh-tmpfs", "host-prepared"])
+def test_scratch_is_private_writable_and_size_capped(sandbox, files):
+    script = "stat -c '%u %a' /scratch; head -c 8000000 /dev/zero > /scratch/big"
+    outcome = sandbox.run(["/bin/sh", "-c", script], Limits(scratch_bytes=4 << 20, files=files))
+    assert outcome.stdout.split() == [b"65534", b"700"]
     assert outcome.reason is Reason.NONZERO_EXIT and b"No space left" in outcome.stderr
+
+
+def test_job_starts_with_default_signal_dispositions(sandbox):
+    """Python ignores SIGPIPE and SIGXFSZ; a job must not inherit that (``yes | head`` would misbehave)."""
+    outcome = sandbox.run(["/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"])
+    assert outcome.stdout.split() == [b"SigBlk:", b"0000000000000000", b"SigIgn:", b"0000000000000000"]
 
 
 def test_file_size_and_open_file_rlimits(sandbox):
