@@ -68,9 +68,9 @@ def test_cpu_quota_and_pinning_reach_the_cgroup(sandbox):
     job = sandbox.start(["/bin/sleep", "30"], Limits(millicores=250, cpus=(0,), mems=(0,)))
     try:
         if sandbox.backend.version == 1:
-            assert (job.cgroup.dirs["cpu"] / "cpu.cfs_quota_us").read_text().strip() == "25000"
-            assert (job.cgroup.dirs["cpuset"] / "cpuset.cpus").read_text().strip() == "0"
-            assert (job.cgroup.dirs["memory"] / "memory.memsw.limit_in_bytes").read_text().strip() == str(512 << 20)
+            assert Path(job.cgroup.dirs["cpu"], "cpu.cfs_quota_us").read_text().strip() == "25000"
+            assert Path(job.cgroup.dirs["cpuset"], "cpuset.cpus").read_text().strip() == "0"
+            assert Path(job.cgroup.dirs["memory"], "memory.memsw.limit_in_bytes").read_text().strip() == str(512 << 20)
     finally:
         job.cancel()
     assert job.wait(30).reason is Reason.CANCELLED

@@ -58,7 +58,7 @@ class CgroupBackend(Protocol):
 # os calls, without the buffered text layers of open() (several times cheaper).
 
 
-def write(path: Path, value: str) -> None:
+def write(path: str | Path, value: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)  # as open(path, "w")
         try:
@@ -69,7 +69,7 @@ def write(path: Path, value: str) -> None:
         raise CgroupError(f"cannot write {value!r} to {path}: {err.strerror}") from err
 
 
-def _read_raw(path: Path) -> str:
+def _read_raw(path: str | Path) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         chunks = []
@@ -80,14 +80,14 @@ def _read_raw(path: Path) -> str:
         os.close(fd)
 
 
-def read(path: Path) -> str:
+def read(path: str | Path) -> str:
     try:
         return _read_raw(path)
     except OSError as err:
         raise CgroupError(f"cannot read {path}: {err.strerror}") from err
 
 
-def read_pids(procs: Path) -> list[int]:
+def read_pids(procs: str | Path) -> list[int]:
     """The pids in a cgroup; none when it is gone (ENOENT) or being removed (ENODEV)."""
     try:
         return [int(line) for line in _read_raw(procs).split()]
@@ -106,7 +106,7 @@ def flat_keyed(text: str, key: str) -> int:
     return 0
 
 
-def signal_all(procs: Path) -> list[int]:
+def signal_all(procs: str | Path) -> list[int]:
     """SIGKILL every pid listed in ``procs`` once; returns them."""
     pids = read_pids(procs)
     for pid in pids:
@@ -117,16 +117,16 @@ def signal_all(procs: Path) -> list[int]:
     return pids
 
 
-def kill_all(procs: Path, timeout_s: float = 5.0) -> None:
+def kill_all(procs: str | Path, timeout_s: float = 5.0) -> None:
     """SIGKILL the pids listed until the list stays empty."""
     deadline = time.monotonic() + timeout_s
     while pids := signal_all(procs):
         if time.monotonic() > deadline:
-            raise CgroupError(f"processes {pids[:5]} survive SIGKILL in {procs.parent}")
+            raise CgroupError(f"processes {pids[:5]} survive SIGKILL in {os.path.dirname(procs)}")
         time.sleep(0.005)
 
 
-def remove_if_empty(path: Path) -> bool:
+def remove_if_empty(path: str | Path) -> bool:
     """rmdir a cgroup that has no processes left; False (and nothing changed) while it has some."""
     try:
         os.rmdir(path)
@@ -139,7 +139,7 @@ def remove_if_empty(path: Path) -> bool:
     return True
 
 
-def remove_dir(path: Path, timeout_s: float = 30.0) -> None:
+def remove_dir(path: str | Path, timeout_s: float = 30.0) -> None:
     """rmdir a cgroup, retrying while it is busy: the kernel still tears its last processes down, or
     (after a coordinator crash) a launcher orphaned to the host's init stays a zombie until that init
     reaps it, which can take seconds on a loaded host."""

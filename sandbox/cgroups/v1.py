@@ -30,40 +30,42 @@ _STANDARD_DEVICES = ("c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 
 
 
 class V1JobCgroup:
-    def __init__(self, name: str, dirs: dict[str, Path]) -> None:
+    """One job's directories, one per hierarchy; paths are plain strings (made on every job start)."""
+
+    def __init__(self, name: str, dirs: dict[str, str]) -> None:
         self.name = name
         self.dirs = dirs  # controller -> this job's directory in that controller's hierarchy
 
     def procs_files(self) -> list[str]:
-        return sorted({str(d / "cgroup.procs") for d in self.dirs.values()})
+        return sorted({f"{d}/cgroup.procs" for d in self.dirs.values()})
 
     def pids(self) -> list[int]:
-        return read_pids(self.dirs["pids"] / "cgroup.procs")
+        return read_pids(f"{self.dirs['pids']}/cgroup.procs")
 
     def kill(self) -> None:
         freezer = self.dirs["freezer"]
-        procs = freezer / "cgroup.procs"
+        procs = f"{freezer}/cgroup.procs"
         if not read_pids(procs):
             return
-        write(freezer / "freezer.state", "FROZEN")  # nothing can fork while we signal every pid
+        write(f"{freezer}/freezer.state", "FROZEN")  # nothing can fork while we signal every pid
         try:
             signal_all(procs)
         finally:
-            write(freezer / "freezer.state", "THAWED")  # the SIGKILLs land on thaw
+            write(f"{freezer}/freezer.state", "THAWED")  # the SIGKILLs land on thaw
         kill_all(procs)  # wait until the cgroup is empty
 
     def usage(self) -> CgroupUsage:
         memory = self.dirs["memory"]
         return CgroupUsage(
-            peak_memory_bytes=int(read(memory / "memory.max_usage_in_bytes")),
-            oom_kills=flat_keyed(read(memory / "memory.oom_control"), "oom_kill"),
-            pids_limit_hits=flat_keyed(read(self.dirs["pids"] / "pids.events"), "max"),
+            peak_memory_bytes=int(read(f"{memory}/memory.max_usage_in_bytes")),
+            oom_kills=flat_keyed(read(f"{memory}/memory.oom_control"), "oom_kill"),
+            pids_limit_hits=flat_keyed(read(f"{self.dirs['pids']}/pids.events"), "max"),
         )
 
     def destroy(self) -> None:
         if not remove_if_empty(self.dirs["freezer"]):  # the usual case is empty: one rmdir, no reads
             self.kill()
-        for path in {d for d in self.dirs.values()}:
+        for path in set(self.dirs.values()):
             remove_dir(path)
 
 
@@ -78,6 +80,7 @@ class V1Backend:
         self.parent = parent
         for controller in self.mounts:
             self._ensure_parent(controller)
+        self._bases = {c: str(m / parent) for c, m in self.mounts.items()}  # each hierarchy's instance dir
         # Swap accounting is a boot option (swapaccount=1): when on, RAM + swap is capped too.
         self._memsw = (self.mounts["memory"] / "memory.memsw.limit_in_bytes").exists()
 
@@ -103,12 +106,12 @@ class V1Backend:
         unavailable = [c for c in wanted if c not in self.mounts]
         if unavailable:
             raise SandboxUnavailable(f"cgroup v1 lacks {', '.join(unavailable)} needed for these limits")
-        dirs: dict[str, Path] = {}
+        dirs: dict[str, str] = {}
         job = V1JobCgroup(name, dirs)
         try:
             for controller in wanted:
-                path = self.mounts[controller] / self.parent / name
-                if path not in dirs.values():
+                path = f"{self._bases[controller]}/{name}"
+                if path not in dirs.values():  # co-mounted controllers (cpu,cpuacct) share a directory
                     os.mkdir(path)
                 dirs[controller] = path
             self._configure(dirs, limits)
@@ -117,24 +120,25 @@ class V1Backend:
             raise CgroupError(f"setting up cgroup {name}: {err}") from err
         return job
 
-    def _configure(self, dirs: dict[str, Path], limits: Limits) -> None:
+    def _configure(self, dirs: dict[str, str], limits: Limits) -> None:
         memory = dirs["memory"]
-        write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+        write(f"{memory}/memory.limit_in_bytes", str(limits.memory_bytes))
         if self._memsw:
-            write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
-        write(dirs["pids"] / "pids.max", str(limits.pids))
+            write(f"{memory}/memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+        write(f"{dirs['pids']}/pids.max", str(limits.pids))
         if "cpu" in dirs:
-            write(dirs["cpu"] / "cpu.cfs_period_us", str(_CPU_PERIOD_US))
-            write(dirs["cpu"] / "cpu.cfs_quota_us", str(limits.millicores * _CPU_PERIOD_US // 1000))
+            write(f"{dirs['cpu']}/cpu.cfs_period_us", str(_CPU_PERIOD_US))
+            write(f"{dirs['cpu']}/cpu.cfs_quota_us", str(limits.millicores * _CPU_PERIOD_US // 1000))
         if "cpuset" in dirs:
-            parent = dirs["cpuset"].parent
-            write(dirs["cpuset"] / "cpuset.cpus", cpu_list(limits.cpus) or read(parent / "cpuset.cpus").strip())
-            write(dirs["cpuset"] / "cpuset.mems", cpu_list(limits.mems) or read(parent / "cpuset.mems").strip())
+            cpuset, parent = dirs["cpuset"], self._bases["cpuset"]
+            write(f"{cpuset}/cpuset.cpus", cpu_list(limits.cpus) or read(f"{parent}/cpuset.cpus").strip())
+            write(f"{cpuset}/cpuset.mems", cpu_list(limits.mems) or read(f"{parent}/cpuset.mems").strip())
         if "devices" in dirs:
-            write(dirs["devices"] / "devices.deny", "a")
+            devices = dirs["devices"]
+            write(f"{devices}/devices.deny", "a")
             for rule in _STANDARD_DEVICES:
-                write(dirs["devices"] / "devices.allow", rule)
-            write(dirs["devices"] / "devices.allow", "c 195:* rwm")  # NVIDIA devices; the view shows only the job's
+                write(f"{devices}/devices.allow", rule)
+            write(f"{devices}/devices.allow", "c 195:* rwm")  # NVIDIA devices; the view shows only the job's
 
     def close(self) -> None:
         for mount in self.mounts.values():
@@ -146,8 +150,7 @@ class V1Backend:
             base = self.mounts[controller] / self.parent
             names.update(p.name for p in base.iterdir() if p.is_dir())
         for name in sorted(names):
-            dirs = {c: self.mounts[c] / self.parent / name for c in self.mounts
-                    if (self.mounts[c] / self.parent / name).is_dir()}
-            dirs.setdefault("freezer", self.mounts["freezer"] / self.parent / name)
+            dirs = {c: f"{base}/{name}" for c, base in self._bases.items() if os.path.isdir(f"{base}/{name}")}
+            dirs.setdefault("freezer", f"{self._bases['freezer']}/{name}")
             V1JobCgroup(name, dirs).destroy()
         return sorted(names)
