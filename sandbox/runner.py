@@ -266,6 +266,8 @@ class SandboxedJob:
                     continue
                 if fd == status_r:
                     status += chunk
+                    if len(status) >= 4:  # the whole report: no need to wait for init's exit to see EOF
+                        selector.unregister(fd)
                     continue
                 room = limits.output_bytes - len(out[fd])
                 out[fd] += chunk[:max(room, 0)]
