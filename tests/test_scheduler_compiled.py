@@ -53,3 +53,17 @@ def test_compiled_and_interpreted_sources_make_the_same_decisions():
     assert fast["compiled"] and not slow["compiled"]
     assert fast["assignments"] > 500 and fast["preemptions"] > 0 and fast["refused"] > 0 and fast["nodes_lost"]
     assert fast == {**slow, "compiled": True}
+
+
+def test_no_struct_is_defined_in_a_compiled_module():
+    """mypyc drops a msgspec Struct's class options (frozen, gc): Structs belong in records.py."""
+    import importlib
+    import inspect
+
+    import msgspec
+
+    for name in compiled.MODULES:
+        module = importlib.import_module(f"engine.scheduler.{name}")
+        defined = [cls.__name__ for _, cls in inspect.getmembers(module, inspect.isclass)
+                   if issubclass(cls, msgspec.Struct) and cls.__module__ == module.__name__]
+        assert defined == [], f"{module.__name__} defines {defined}; move them to engine/scheduler/records.py"
