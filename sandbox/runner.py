@@ -244,8 +244,7 @@ class SandboxedJob:
         dropped = dict.fromkeys(out, 0)
         status = bytearray()
         selector = selectors.PollSelector()  # three fds: poll(2) needs no epoll instance of its own
-        for fd in self._read_fds:
-            os.set_blocking(fd, False)
+        for fd in self._read_fds:  # blocking fds: one read per readiness never blocks
             selector.register(fd, selectors.EVENT_READ)
         deadline = self.started + limits.timeout_s
         next_watch = time.monotonic()
