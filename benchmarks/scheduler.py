@@ -10,7 +10,7 @@ The figure is the median of ``--repeats`` fresh runs (this machine is noisy).
 Baselines in the same run: the same plugins scoring *every* feasible node (no
 best-fit index, no candidate cap), on the first ``--baseline-jobs`` jobs; and,
 when the mypyc-compiled modules are in use, the interpreted sources in a child
-process (see ``engine.scheduler.compiled``).
+process (see ``engine.compiled``).
 """
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ import sys
 import time
 
 from benchmarks._report import finish, percentiles
+from engine import compiled
+from engine.compiled import INTERPRETED_ENV
 from engine.model import GpuDevice, JobSpec, NodeStatus, NumaNodeCapacity, NumaPolicy, Resources, new_job_id
 from engine.model.limits import GiB
-from engine.scheduler import compiled
-from engine.scheduler.compiled import INTERPRETED_ENV
 from engine.scheduler.placement import Placer
 from engine.scheduler.scheduler import Scheduler
 

@@ -16,8 +16,8 @@ from collections import Counter
 import msgspec
 from scheduler_builders import job, node
 
+from engine import compiled
 from engine.model import new_job_id
-from engine.scheduler import compiled
 from engine.scheduler.errors import QueueFull, Unschedulable
 from engine.scheduler.policy import PoolPolicy, Quota, SchedulingPolicy, TenantPolicy
 from engine.scheduler.scheduler import Scheduler

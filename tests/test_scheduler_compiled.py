@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.scheduler import compiled
+from engine import compiled
 
 REPLAY = Path(__file__).with_name("scheduler_replay.py")
 

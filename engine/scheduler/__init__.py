@@ -8,8 +8,6 @@
 - ``preemption``: the cheapest set of victims that makes room.
 - ``scheduler``: one scheduling cycle turning queues and the view into decisions.
 - ``records``: the small immutable values they pass around.
-- ``compiled``: the same modules compiled with mypyc, used when built for these sources.
-"""
-from engine.scheduler.compiled import activate
 
-COMPILED = activate(__path__)  # mypyc-compiled modules of these exact sources, when built (see compiled)
+When built, the hot modules are imported compiled with mypyc (see ``engine.compiled``).
+"""

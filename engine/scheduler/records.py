@@ -2,7 +2,7 @@
 
 They are msgspec Structs (built in C, about 4x cheaper than a NamedTuple) and live
 in a module of their own because the modules that use them may be compiled with
-mypyc (see ``compiled``), which would drop the class options (``frozen``, ``gc``)
+mypyc (see ``engine.compiled``), which would drop the class options (``frozen``, ``gc``)
 of a Struct defined inside a compiled module.
 """
 from __future__ import annotations

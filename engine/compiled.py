@@ -1,5 +1,8 @@
 """The scheduler's hot modules compiled with mypyc, used when a build of these exact sources exists.
 
+This is packaging, not policy: it lives outside ``engine.scheduler`` (which does no
+I/O) and is applied when ``engine`` is imported, before any scheduler module is.
+
 Placement is pure Python over many small objects, where the interpreter's cost per
 operation dominates. mypyc compiles the same annotated sources into C extension
 modules, which run the same code ~1.7x faster (``python -m benchmarks.scheduler``
@@ -25,7 +28,7 @@ from engine.paths import cache_dir
 
 MODULES = ("cluster", "fit", "placement", "plugins", "queues", "preemption", "scheduler")
 INTERPRETED_ENV = "SLUICE_SCHEDULER_INTERPRETED"
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).parent / "scheduler"  # the sources compiled
 _MARKER = ".complete"
 _BUILD_TIMEOUT_S = 600
 
@@ -52,6 +55,13 @@ def activate(package_path: list[str], cache_root: Path | None = None, sources: P
     package_path.insert(0, str(built / "modules"))
     sys.path.append(str(built / "runtime"))  # mypyc's shared library, imported by top-level name
     return True
+
+
+def activate_scheduler() -> bool:
+    """Called by ``engine/__init__``: the scheduler package imports the build when one matches."""
+    import engine.scheduler  # the package alone: its modules are imported later, through its __path__
+
+    return activate(engine.scheduler.__path__)
 
 
 def in_use() -> bool:
