@@ -11,6 +11,7 @@ anything it forked.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
 import logging
@@ -59,6 +60,9 @@ class Sandbox:
         self._ended: list[SandboxedJob] = []
         self._teardown_wake = threading.Event()
         self._teardown_thread: threading.Thread | None = None
+        # A process that exits right after a job (a one-shot `sluice sandbox run`) still tears it down:
+        # the daemon teardown thread keeps running while exit handlers do.
+        atexit.register(self.settle)
         self.reaped = self.reap()
 
     def reap(self) -> list[str]:

@@ -62,6 +62,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path):
 
 
 def test_sandbox_run_passes_output_and_exit_codes():
+    before = _job_cgroups("default")
     ran = sluice("sandbox", "run", "--memory", "64M", "--timeout", "20s", "--", "/bin/sh", "-c", "echo hi; exit 4")
     assert ran.returncode == 4 and ran.stdout == "hi\n"
     assert ran.stderr.startswith("sluice: nonzero_exit: exited with 4")
@@ -73,3 +74,15 @@ def test_sandbox_run_passes_output_and_exit_codes():
     assert oom.returncode == 137 and "oom_killed" in oom.stderr
     bad = sluice("sandbox", "run", "--memory", "lots", "--", "true")
     assert bad.returncode == 65 and bad.stderr == "sluice: error: 'lots' is not a size; use e.g. 64M, 512MiB or 2G\n"
+    assert _job_cgroups("default") <= before, "a one-shot run left its job cgroup behind"
+
+
+def _job_cgroups(instance: str) -> set[str]:
+    """Job cgroups present under a sandbox instance, read from the filesystem (a Sandbox would reap them)."""
+    from sandbox.cgroups.detect import detect_backend
+
+    backend = detect_backend(f"sluice/{instance}")
+    if backend.version == 1:
+        return {f"{c}:{p.name}" for c, m in backend.mounts.items() for p in (m / backend.parent).iterdir()
+                if p.is_dir()}
+    return {p.name for p in backend.parent.iterdir() if p.is_dir()}
