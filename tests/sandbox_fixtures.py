@@ -8,21 +8,21 @@ import psutil
 import pytest
 
 from sandbox import Limits, Reason, Sandbox
+from sandbox.cgroups import CgroupBackend
+
+
+def job_cgroups(backend: CgroupBackend) -> list[str]:
+    """Job cgroups present under a backend's instance parent, read from the filesystem (no reaping)."""
+    if backend.version == 1:
+        return [f"{controller}:{p.name}" for controller, mount in backend.mounts.items()
+                for p in (mount / backend.parent).iterdir() if p.is_dir()]
+    return [p.name for p in backend.parent.iterdir() if p.is_dir()]
 
 
 def leftovers(sandbox: Sandbox) -> list[str]:
     """Job cgroups or scratch directories still present for this sandbox instance, once teardown settled."""
     sandbox.settle()
-    found = []
-    backend = sandbox.backend
-    if backend.version == 1:
-        for controller, mount in backend.mounts.items():
-            base = mount / backend.parent
-            found += [f"{controller}:{p.name}" for p in base.iterdir() if p.is_dir()]
-    else:
-        found += [p.name for p in backend.parent.iterdir() if p.is_dir()]
-    found += [p.name for p in sandbox.run_dir.iterdir()]
-    return found
+    return job_cgroups(sandbox.backend) + [p.name for p in sandbox.run_dir.iterdir()]
 
 
 def instance_cgroups(sandbox: Sandbox) -> list[str]:

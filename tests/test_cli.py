@@ -78,11 +78,8 @@ def test_sandbox_run_passes_output_and_exit_codes():
 
 
 def _job_cgroups(instance: str) -> set[str]:
-    """Job cgroups present under a sandbox instance, read from the filesystem (a Sandbox would reap them)."""
+    """A Sandbox would reap leftovers on start: read the instance's job cgroups through its backend only."""
     from sandbox.cgroups.detect import detect_backend
+    from tests.sandbox_fixtures import job_cgroups
 
-    backend = detect_backend(f"sluice/{instance}")
-    if backend.version == 1:
-        return {f"{c}:{p.name}" for c, m in backend.mounts.items() for p in (m / backend.parent).iterdir()
-                if p.is_dir()}
-    return {p.name for p in backend.parent.iterdir() if p.is_dir()}
+    return set(job_cgroups(detect_backend(f"sluice/{instance}")))

@@ -144,16 +144,10 @@ def remove_dir(path: str | Path, timeout_s: float = 30.0) -> None:
     (after a coordinator crash) a launcher orphaned to the host's init stays a zombie until that init
     reaps it, which can take seconds on a loaded host."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as err:
-            if err.errno != errno.EBUSY or time.monotonic() > deadline:
-                raise CgroupError(f"cannot remove cgroup {path}: {err.strerror}") from err
-            time.sleep(0.005)
+    while not remove_if_empty(path):
+        if time.monotonic() > deadline:
+            raise CgroupError(f"cannot remove cgroup {path}: {os.strerror(errno.EBUSY)}")
+        time.sleep(0.005)
 
 
 def cpu_list(cpus: tuple[int, ...]) -> str:
